@@ -1,0 +1,191 @@
+"""The SB3 callback that carries tasks to the env workers and results back to the teacher."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
+
+from curricula.task import EpisodeResult, RolloutSignals, Task
+from curricula.teacher import Teacher
+from curricula.wrappers import NO_TASK_ID, as_task
+
+
+class CurriculumSyncError(RuntimeError):
+    """An episode result did not match the task the teacher sent to that env (a plumbing bug)."""
+
+
+class CurriculumCallback(BaseCallback):
+    """Connects a learner-side :class:`~curricula.teacher.Teacher` to :class:`~curricula.wrappers.TaskEnv` workers.
+
+    * At training start every env gets ``lookahead`` pending tasks; envs whose current episode has no task
+      (SB3's first reset happens before callbacks run) are reset once more so that every episode is a
+      teacher's task.
+    * After every step, the results of the episodes that just ended reach the teacher (in env order), and only
+      then are the replacement tasks sampled and pushed, one ``env_method`` call per finished env.
+    * At rollout end, ``feedback == "rollout"`` teachers receive :class:`~curricula.task.RolloutSignals` built
+      from the rollout buffer and the task each env-step was played on.
+    * Teacher scalars go to SB3's logger as ``teacher/<name>`` at each rollout end.
+
+    The callback checks the accounting: each env must finish its tasks in the order they were pushed; a
+    mismatch raises :class:`CurriculumSyncError`.
+
+    :param teacher: the teacher (lives in this, the learner, process)
+    :param lookahead: tasks kept pending per env beyond the one being played (>= 1: an auto-reset happens
+        inside ``VecEnv.step``, before the callback sees the finished episode)
+    :param verbose: SB3 verbosity
+    """
+
+    def __init__(self, teacher: Teacher, lookahead: int = 1, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        if lookahead < 1:
+            raise ValueError(
+                f"lookahead must be >= 1 (auto-resets happen before the callback runs), got {lookahead}"
+            )
+        self.teacher = teacher
+        self.lookahead = lookahead
+        #: per env: tasks pushed and not yet reported, oldest (the one being played) first
+        self.in_flight: list[deque[Task]] = []
+        self.episodes_reported = 0
+        self._rollout_task_ids: list[np.ndarray] = []
+        self._rollout_tasks: dict[int, Task] = {}
+        self._resume_tasks: list[list[Task]] | None = None
+
+    # -- state for checkpoints --------------------------------------------------------------------------------
+    def in_flight_json(self) -> list[list[dict[str, Any]]]:
+        """The tasks sent to each env and not yet reported (the current one first)."""
+        return [[t.to_json() for t in queue] for queue in self.in_flight]
+
+    def resume_with(self, in_flight: list[list[dict[str, Any]]]) -> None:
+        """Replay these in-flight tasks (from a checkpoint) before sampling anything new."""
+        self._resume_tasks = [[as_task(t) for t in queue] for queue in in_flight]
+
+    # -- SB3 hooks --------------------------------------------------------------------------------------------
+    def _on_training_start(self) -> None:
+        env = self.training_env
+        n_envs = env.num_envs
+        for i in range(n_envs):
+            env.env_method("set_env_index", i, indices=[i])
+        if self._resume_tasks is not None:
+            self._start_from_checkpoint(env)
+        else:
+            self._start_from_env_state(env)
+        self._top_up(range(n_envs))
+
+    def _start_from_env_state(self, env: VecEnv) -> None:
+        # The envs are the source of truth: a second learn() call continues their episodes.
+        states = env.env_method("in_flight")
+        self.in_flight = [deque() for _ in range(env.num_envs)]
+        unassigned = []
+        for i, (current, pending) in enumerate(states):
+            if current is None:
+                unassigned.append(i)
+                self.in_flight[i].extend(pending)
+            else:
+                self.in_flight[i].extend([current, *pending])
+        if unassigned:
+            for i in unassigned:
+                if not self.in_flight[i]:
+                    task = self.teacher.sample()
+                    env.env_method("push_task", task, indices=[i])
+                    self.in_flight[i].append(task)
+            self._reset_all(env)
+
+    def _start_from_checkpoint(self, env: VecEnv) -> None:
+        assert self._resume_tasks is not None
+        if len(self._resume_tasks) != env.num_envs:
+            raise ValueError(
+                f"checkpoint has tasks for {len(self._resume_tasks)} envs, training env has {env.num_envs}"
+            )
+        self.in_flight = [deque() for _ in range(env.num_envs)]
+        for i, tasks in enumerate(self._resume_tasks):
+            env.env_method("clear_pending", indices=[i])
+            for task in tasks:
+                env.env_method("push_task", task, indices=[i])
+                self.in_flight[i].append(task)
+            if not tasks:
+                task = self.teacher.sample()
+                env.env_method("push_task", task, indices=[i])
+                self.in_flight[i].append(task)
+        self._resume_tasks = None
+        self._reset_all(env)
+
+    def _reset_all(self, env: VecEnv) -> None:
+        # Same bookkeeping as SB3's _setup_learn after its own reset.
+        model: Any = self.model
+        model._last_obs = env.reset()
+        model._last_episode_starts = np.ones((env.num_envs,), dtype=bool)
+        if getattr(model, "_vec_normalize_env", None) is not None:
+            model._last_original_obs = model._vec_normalize_env.get_original_obs()
+
+    def _top_up(self, env_indices: Any) -> None:
+        env = self.training_env
+        for i in env_indices:
+            while len(self.in_flight[i]) < self.lookahead + 1:
+                task = self.teacher.sample()
+                env.env_method("push_task", task, indices=[i])
+                self.in_flight[i].append(task)
+
+    def _on_rollout_start(self) -> None:
+        self._rollout_task_ids = []
+        self._rollout_tasks = {}
+
+    def _on_step(self) -> bool:
+        infos: list[dict[str, Any]] = self.locals["infos"]
+        if self.teacher.feedback == "rollout":
+            ids = np.array([info.get("task_id", NO_TASK_ID) for info in infos], dtype=np.int64)
+            self._rollout_task_ids.append(ids)
+            for i, task_id in enumerate(ids):
+                if task_id != NO_TASK_ID and task_id not in self._rollout_tasks:
+                    self._rollout_tasks[int(task_id)] = self.in_flight[i][0]
+        finished = []
+        for i, info in enumerate(infos):
+            result = info.get("episode_result")
+            if result is None:
+                continue
+            self._check_and_pop(i, result)
+            self.teacher.update(result)
+            self.episodes_reported += 1
+            finished.append(i)
+        # Feedback of this step is ingested above, before any replacement task is sampled.
+        self._top_up(finished)
+        return True
+
+    def _check_and_pop(self, env_index: int, result: EpisodeResult) -> None:
+        queue = self.in_flight[env_index]
+        if not queue:
+            raise CurriculumSyncError(
+                f"env {env_index} reported task {result.task_id} but had no task in flight"
+            )
+        expected = queue.popleft()
+        if expected.id != result.task_id:
+            raise CurriculumSyncError(
+                f"env {env_index} reported task {result.task_id}, expected task {expected.id} (pushed first)"
+            )
+
+    def _on_rollout_end(self) -> None:
+        if self.teacher.feedback == "rollout" and self._rollout_task_ids:
+            buffer = getattr(self.model, "rollout_buffer", None)
+            if not isinstance(buffer, RolloutBuffer):
+                raise TypeError(
+                    f"teacher {self.teacher.name!r} needs rollout signals; {type(self.model).__name__} has no "
+                    "on-policy rollout buffer (use PPO or A2C)"
+                )
+            task_ids = np.stack(self._rollout_task_ids)
+            n = task_ids.shape[0]
+            signals = RolloutSignals(
+                task_ids=task_ids,
+                advantages=np.asarray(buffer.advantages[:n]).copy(),
+                values=np.asarray(buffer.values[:n]).copy(),
+                returns=np.asarray(buffer.returns[:n]).copy(),
+                episode_starts=np.asarray(buffer.episode_starts[:n]).copy(),
+                last_dones=np.asarray(self.locals["dones"]).astype(bool).copy(),
+                tasks=dict(self._rollout_tasks),
+            )
+            self.teacher.update_rollout(signals)
+        for key, value in self.teacher.scalars().items():
+            self.logger.record(f"teacher/{key}", value)

@@ -1,0 +1,166 @@
+"""The Gymnasium wrapper that carries tasks into an environment and results out of it."""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+
+from curricula.task import EpisodeResult, Task
+from curricula.teacher import Teacher
+
+NO_TASK_ID = -1
+
+
+def as_task(task: Task | Mapping[str, Any]) -> Task:
+    """Accept a :class:`Task` or its JSON form."""
+    if isinstance(task, Task):
+        return task
+    if isinstance(task, Mapping):
+        return Task.from_json(task)
+    raise TypeError(f"expected a Task or its JSON dict, got {type(task).__name__}")
+
+
+class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
+    """Feeds tasks to a task-aware env and reports each finished episode.
+
+    The inner env must accept ``reset(options={"task": task})``. Where the next task comes from, in order:
+
+    1. ``options["task"]`` passed to :meth:`reset` (explicit resets: evaluation, tests);
+    2. the FIFO of pending tasks filled by :meth:`push_task` (the learner-side
+       :class:`~curricula.callback.CurriculumCallback` keeps it non-empty, so SB3's and Gymnasium's
+       auto-resets, which pass no options, still play the teacher's task);
+    3. an in-process teacher attached with :meth:`attach_teacher` (single-process loops);
+    4. ``frozen_task`` (env checkers, fixed-task training).
+
+    With none of these the episode is *unassigned*: the inner env plays its own default, ``info["task_id"]`` is
+    -1, and no result is reported. SB3's first reset inside ``learn()`` happens before any callback runs; the
+    curriculum callback resets such envs again once their tasks are pushed.
+
+    Every step's info gets ``task_id``; the last step of an episode also gets ``episode_result``
+    (:class:`~curricula.task.EpisodeResult`) and ``is_success`` (which SB3 logs as ``rollout/success_rate``).
+    Place this wrapper directly above the reward-defining env (below any reward shaping) so the reported return
+    is the env's own.
+
+    :param env: a task-aware env
+    :param success_threshold: episodes whose return is >= this count as successes, unless the inner env
+        reports ``info["is_success"]`` itself
+    :param frozen_task: a task to play whenever nothing else is pending
+    :param max_pending: capacity of the FIFO (a bug guard: the callback keeps only a few tasks ahead)
+    """
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        success_threshold: float | None = None,
+        frozen_task: Task | Mapping[str, Any] | None = None,
+        max_pending: int = 1024,
+    ) -> None:
+        super().__init__(env)
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        self.success_threshold = success_threshold
+        self.frozen_task = as_task(frozen_task) if frozen_task is not None else None
+        self.max_pending = max_pending
+        self._pending: deque[Task] = deque()
+        self._teacher: Teacher | None = None
+        self.current_task: Task | None = None
+        self._episode_return = 0.0
+        self._episode_length = 0
+        self._warned_unassigned = False
+        #: set by the VecEnv owner so results name the env that played them
+        self.env_index = -1
+
+    # -- task channel -----------------------------------------------------------------------------------------
+    def push_task(self, task: Task | Mapping[str, Any]) -> None:
+        """Queue a task for a later episode (FIFO)."""
+        if len(self._pending) >= self.max_pending:
+            raise RuntimeError(
+                f"TaskEnv: {self.max_pending} tasks already pending; is the feedback loop broken?"
+            )
+        self._pending.append(as_task(task))
+
+    @property
+    def incoming_task(self) -> Task | None:
+        """Write-only channel for Gymnasium vector envs: ``vec.set_attr("incoming_task", [t0, t1, ...])``."""
+        return self._pending[-1] if self._pending else None
+
+    @incoming_task.setter
+    def incoming_task(self, task: Task | Mapping[str, Any]) -> None:
+        self.push_task(task)
+
+    def set_env_index(self, index: int) -> None:
+        self.env_index = int(index)
+
+    def in_flight(self) -> tuple[Task | None, list[Task]]:
+        """The task being played (None if unassigned) and the pending ones, in order."""
+        return self.current_task, list(self._pending)
+
+    def clear_pending(self) -> list[Task]:
+        """Drop and return the pending tasks."""
+        dropped = list(self._pending)
+        self._pending.clear()
+        return dropped
+
+    def attach_teacher(self, teacher: Teacher | None) -> None:
+        """Pull tasks from, and report results to, an in-process teacher (single-process use only)."""
+        self._teacher = teacher
+
+    # -- gymnasium API ----------------------------------------------------------------------------------------
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        inner_options = dict(options or {})
+        if "task" in inner_options:
+            task: Task | None = as_task(inner_options["task"])
+        elif self._pending:
+            task = self._pending.popleft()
+        elif self._teacher is not None:
+            task = self._teacher.sample()
+        else:
+            task = self.frozen_task
+        self.current_task = task
+        if task is not None:
+            inner_options["task"] = task
+        elif not self._warned_unassigned:
+            self._warned_unassigned = True
+            warnings.warn(
+                "TaskEnv reset with no task pending: this episode plays the env's default and is not reported. "
+                "Push tasks (CurriculumCallback does), pass options={'task': ...}, or give frozen_task.",
+                stacklevel=2,
+            )
+        self._episode_return = 0.0
+        self._episode_length = 0
+        obs, info = self.env.reset(seed=seed, options=inner_options or None)
+        info["task_id"] = NO_TASK_ID if task is None else task.id
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._episode_return += float(reward)
+        self._episode_length += 1
+        task = self.current_task
+        info["task_id"] = NO_TASK_ID if task is None else task.id
+        if (terminated or truncated) and task is not None:
+            if "is_success" in info:
+                success = bool(info["is_success"])
+            elif self.success_threshold is not None:
+                success = self._episode_return >= self.success_threshold
+            else:
+                success = False
+            result = EpisodeResult(
+                task=task,
+                episode_return=self._episode_return,
+                length=self._episode_length,
+                success=success,
+                env_index=self.env_index,
+                truncated=bool(truncated) and not bool(terminated),
+            )
+            info["episode_result"] = result
+            info["is_success"] = success
+            if self._teacher is not None:
+                self._teacher.update(result)
+        return obs, reward, terminated, truncated, info

@@ -1,0 +1,36 @@
+"""Procedural, task-aware environments. Importing this package registers them as Gymnasium ids.
+
+Every registered env accepts ``reset(options={"task": Task})`` and exposes ``task_space`` (reach it with
+``env.get_wrapper_attr("task_space")``); :data:`TASK_ENV_IDS` lists them for the env contract tests.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from envs.obstacle_grid import OBSTACLE_GRID_SPACE, ObstacleGridEnv, make_obstacle_grid
+from envs.toy import ToyEnv, ToyStudent, toy_space
+
+#: every task-aware env id this package registers (the env contract tests run on each)
+TASK_ENV_IDS: list[str] = []
+
+
+def _register(env_id: str, entry_point: object, **kwargs: object) -> None:
+    if env_id not in gym.registry:
+        gym.register(id=env_id, entry_point=entry_point, **kwargs)  # type: ignore[arg-type]
+    if env_id not in TASK_ENV_IDS:
+        TASK_ENV_IDS.append(env_id)
+
+
+_register("Curricula/Toy-v0", ToyEnv)
+_register("Curricula/ObstacleGrid-v0", make_obstacle_grid)
+
+__all__ = [
+    "OBSTACLE_GRID_SPACE",
+    "TASK_ENV_IDS",
+    "ObstacleGridEnv",
+    "ToyEnv",
+    "ToyStudent",
+    "make_obstacle_grid",
+    "toy_space",
+]
