@@ -43,9 +43,7 @@ class CurriculumCallback(BaseCallback):
     def __init__(self, teacher: Teacher, lookahead: int = 1, verbose: int = 0) -> None:
         super().__init__(verbose)
         if lookahead < 1:
-            raise ValueError(
-                f"lookahead must be >= 1 (auto-resets happen before the callback runs), got {lookahead}"
-            )
+            raise ValueError(f"lookahead must be >= 1 (auto-resets happen before the callback runs), got {lookahead}")
         self.teacher = teacher
         self.lookahead = lookahead
         #: per env: tasks pushed and not yet reported, oldest (the one being played) first
@@ -158,9 +156,7 @@ class CurriculumCallback(BaseCallback):
     def _check_and_pop(self, env_index: int, result: EpisodeResult) -> None:
         queue = self.in_flight[env_index]
         if not queue:
-            raise CurriculumSyncError(
-                f"env {env_index} reported task {result.task_id} but had no task in flight"
-            )
+            raise CurriculumSyncError(f"env {env_index} reported task {result.task_id} but had no task in flight")
         expected = queue.popleft()
         if expected.id != result.task_id:
             raise CurriculumSyncError(

@@ -45,9 +45,7 @@ class Dimension:
         for field_name in ("low", "high"):
             value = getattr(self, field_name)
             if not isinstance(value, int | float) or not math.isfinite(value):
-                raise TaskSpaceError(
-                    f"Dimension {self.name!r}: {field_name} must be a finite number, got {value!r}"
-                )
+                raise TaskSpaceError(f"Dimension {self.name!r}: {field_name} must be a finite number, got {value!r}")
         if self.low > self.high:
             raise TaskSpaceError(f"Dimension {self.name!r}: low={self.low} must be <= high={self.high}")
         if self.integer and (self.low != int(self.low) or self.high != int(self.high)):
@@ -86,18 +84,12 @@ class ParameterSpace(TaskSpace):
         self.integer_mask = np.array([d.integer for d in dims], dtype=bool)
 
     @classmethod
-    def from_bounds(
-        cls, bounds: Mapping[str, tuple[float, float]], integer: Sequence[str] = ()
-    ) -> ParameterSpace:
+    def from_bounds(cls, bounds: Mapping[str, tuple[float, float]], integer: Sequence[str] = ()) -> ParameterSpace:
         """Build a space from ``{"name": (low, high)}``; names listed in ``integer`` are integer dimensions."""
         unknown = set(integer) - set(bounds)
         if unknown:
-            raise TaskSpaceError(
-                f"integer names {sorted(unknown)} are not dimensions; allowed: {sorted(bounds)}"
-            )
-        return cls(
-            [Dimension(name, float(lo), float(hi), name in integer) for name, (lo, hi) in bounds.items()]
-        )
+            raise TaskSpaceError(f"integer names {sorted(unknown)} are not dimensions; allowed: {sorted(bounds)}")
+        return cls([Dimension(name, float(lo), float(hi), name in integer) for name, (lo, hi) in bounds.items()])
 
     @property
     def ndim(self) -> int:
@@ -117,17 +109,13 @@ class ParameterSpace(TaskSpace):
         """
         arr = np.asarray(vector, dtype=np.float64).reshape(-1)
         if arr.shape[0] != self.ndim:
-            raise TaskSpaceError(
-                f"vector has {arr.shape[0]} values, space {self.names} has {self.ndim} dimensions"
-            )
+            raise TaskSpaceError(f"vector has {arr.shape[0]} values, space {self.names} has {self.ndim} dimensions")
         if not np.all(np.isfinite(arr)):
             raise TaskSpaceError(f"vector has non-finite values: {arr.tolist()}")
         if clip:
             arr = np.clip(arr, self.low, self.high)
         arr = np.where(self.integer_mask, np.round(arr), arr)
-        params = {
-            n: (int(v) if d.integer else float(v)) for n, v, d in zip(self.names, arr, self.dims, strict=True)
-        }
+        params = {n: (int(v) if d.integer else float(v)) for n, v, d in zip(self.names, arr, self.dims, strict=True)}
         self.validate(params)
         return params
 
@@ -155,9 +143,7 @@ class ParameterSpace(TaskSpace):
         """All points of a regular grid including both bounds, shape (n_points, ndim), raw units."""
         counts = [points_per_dim] * self.ndim if isinstance(points_per_dim, int) else list(points_per_dim)
         if len(counts) != self.ndim or any(c < 1 for c in counts):
-            raise TaskSpaceError(
-                f"points_per_dim must be >= 1 for each of {self.ndim} dims, got {points_per_dim}"
-            )
+            raise TaskSpaceError(f"points_per_dim must be >= 1 for each of {self.ndim} dims, got {points_per_dim}")
         axes = []
         for dim, count in zip(self.dims, counts, strict=True):
             axis = np.linspace(dim.low, dim.high, count) if count > 1 else np.array([dim.low])
@@ -168,9 +154,7 @@ class ParameterSpace(TaskSpace):
     def validate(self, params: Mapping[str, Any]) -> None:
         """Raise :class:`TaskSpaceError` naming the field if ``params`` is not a point of this space."""
         if not isinstance(params, Mapping):
-            raise TaskSpaceError(
-                f"task params must be a mapping of {list(self.names)}, got {type(params).__name__}"
-            )
+            raise TaskSpaceError(f"task params must be a mapping of {list(self.names)}, got {type(params).__name__}")
         missing = [n for n in self.names if n not in params]
         extra = [k for k in params if k not in self.names]
         if missing or extra:

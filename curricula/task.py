@@ -61,9 +61,7 @@ class Task:
     def from_json(cls, data: Mapping[str, Any]) -> Task:
         unknown = set(data) - {"id", "params", "level", "annotations"}
         if unknown:
-            raise ValueError(
-                f"unknown Task fields {sorted(unknown)}; allowed: id, params, level, annotations"
-            )
+            raise ValueError(f"unknown Task fields {sorted(unknown)}; allowed: id, params, level, annotations")
         return cls(
             id=int(data["id"]),
             params=data.get("params"),

@@ -36,9 +36,7 @@ class Teacher(ABC):
     def __init__(self, space: TaskSpace, seed: int = 0) -> None:
         if not isinstance(space, self.supported_spaces):
             allowed = ", ".join(s.__name__ for s in self.supported_spaces)
-            raise TypeError(
-                f"{type(self).__name__}: space must be one of ({allowed}), got {type(space).__name__}"
-            )
+            raise TypeError(f"{type(self).__name__}: space must be one of ({allowed}), got {type(space).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ValueError(f"{type(self).__name__}: seed must be a non-negative int, got {seed!r}")
         self.space = space
@@ -91,9 +89,7 @@ class Teacher(ABC):
         if state.get("teacher") != self.name:
             raise ValueError(f"state is for teacher {state.get('teacher')!r}, this is {self.name!r}")
         if state.get("space") != self.space.to_json():
-            raise ValueError(
-                f"state was saved for space {state.get('space')}, this teacher has {self.space.to_json()}"
-            )
+            raise ValueError(f"state was saved for space {state.get('space')}, this teacher has {self.space.to_json()}")
         self.seed = int(state["seed"])
         self.rng.bit_generator.state = dict(state["rng"])
         self.tasks_sampled = int(state["tasks_sampled"])
@@ -110,15 +106,11 @@ class Teacher(ABC):
         """Validate and wrap a choice in a :class:`Task` with the next id."""
         if params is not None:
             if not isinstance(self.space, ParameterSpace):
-                raise TypeError(
-                    f"{type(self).__name__}: params given but the space is {type(self.space).__name__}"
-                )
+                raise TypeError(f"{type(self).__name__}: params given but the space is {type(self.space).__name__}")
             self.space.validate(params)
         if level is not None:
             if not isinstance(self.space, LevelSpace):
-                raise TypeError(
-                    f"{type(self).__name__}: level given but the space is {type(self.space).__name__}"
-                )
+                raise TypeError(f"{type(self).__name__}: level given but the space is {type(self.space).__name__}")
             self.space.validate(level)
         return Task(id=self.tasks_sampled, params=params, level=level, annotations=dict(annotations or {}))
 
@@ -139,9 +131,7 @@ class Teacher(ABC):
         """Learn from one episode result."""
 
     def _update_rollout(self, signals: RolloutSignals) -> None:
-        raise TypeError(
-            f"{type(self).__name__} declares feedback='rollout' but does not override _update_rollout"
-        )
+        raise TypeError(f"{type(self).__name__} declares feedback='rollout' but does not override _update_rollout")
 
     @abstractmethod
     def _state(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ COUNTING_SPACE = ParameterSpace([Dimension("length", 1, 7, integer=True), Dimens
 DEFAULT_LENGTH = 3
 
 
-class CountingEnv(gym.Env[np.ndarray, int]):
+class CountingEnv(gym.Env[np.ndarray, np.int64]):
     """Episode of ``task.params["length"]`` steps, reward 1.0 per step (so return == length).
 
     Without a task it plays a default episode of 3 steps paying -1.0 each, which no teacher can mistake for
@@ -39,9 +39,7 @@ class CountingEnv(gym.Env[np.ndarray, int]):
     def _obs(self) -> np.ndarray:
         return np.array([self._payload, self._steps_left], dtype=np.float32)
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         task = (options or {}).get("task")
         if isinstance(task, Task) and task.params is not None:
@@ -54,7 +52,7 @@ class CountingEnv(gym.Env[np.ndarray, int]):
             self.played_task_ids.append(-1)
         return self._obs(), {}
 
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: np.int64) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         self._steps_left -= 1
         return self._obs(), self._reward, self._steps_left <= 0, False, {}
 

@@ -78,9 +78,7 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
     def push_task(self, task: Task | Mapping[str, Any]) -> None:
         """Queue a task for a later episode (FIFO)."""
         if len(self._pending) >= self.max_pending:
-            raise RuntimeError(
-                f"TaskEnv: {self.max_pending} tasks already pending; is the feedback loop broken?"
-            )
+            raise RuntimeError(f"TaskEnv: {self.max_pending} tasks already pending; is the feedback loop broken?")
         self._pending.append(as_task(task))
 
     @property
@@ -110,9 +108,7 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
         self._teacher = teacher
 
     # -- gymnasium API ----------------------------------------------------------------------------------------
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[Any, dict[str, Any]]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         inner_options = dict(options or {})
         if "task" in inner_options:
             task: Task | None = as_task(inner_options["task"])

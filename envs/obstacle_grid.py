@@ -104,10 +104,10 @@ class ObstacleGridEnv(MiniGridEnv):
         self.agent_dir = 0
         self.mission = "get to the green goal square"
 
-    def step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = super().step(action)
         if terminated or truncated:
-            info["is_success"] = bool(reward > 0)
+            info["is_success"] = float(reward) > 0.0
         return obs, float(reward), terminated, truncated, info
 
 

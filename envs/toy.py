@@ -49,9 +49,7 @@ class ToyStudent:
         self.n_dims, self.n_bins, self.extra_dims = n_dims, n_bins, extra_dims
         self.competence = np.zeros((n_bins,) * n_dims, dtype=np.int64)
         # offsets of the "previous" neighbours: each index i_j or i_j - 1, the cell itself excluded
-        self._offsets = np.array(
-            [o for o in itertools.product((0, -1), repeat=n_dims) if any(o)], dtype=np.int64
-        )
+        self._offsets = np.array([o for o in itertools.product((0, -1), repeat=n_dims) if any(o)], dtype=np.int64)
 
     @property
     def space(self) -> ParameterSpace:
@@ -85,7 +83,7 @@ class ToyStudent:
         return 100.0 * float(np.mean(self.competence > UNLOCK_COMPETENCE))
 
 
-class ToyEnv(gym.Env[np.ndarray, int]):
+class ToyEnv(gym.Env[np.ndarray, np.int64]):
     """:class:`ToyStudent` as a one-step episode env: the reset's task is played, the single step pays the
     competence / 100. The observation and action carry no information (the "student" is the competence grid).
     Success = the cell is mastered.
@@ -104,9 +102,7 @@ class ToyEnv(gym.Env[np.ndarray, int]):
         self.action_space = gym.spaces.Discrete(2)
         self._point = np.full(self.task_space.ndim, 0.5)
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict]:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         task = (options or {}).get("task")
         if isinstance(task, Task):
@@ -117,7 +113,7 @@ class ToyEnv(gym.Env[np.ndarray, int]):
             self._point = self.task_space.sample_uniform(self.np_random)
         return np.zeros(1, dtype=np.float32), {}
 
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+    def step(self, action: np.int64) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         reward = self.student.play(self._point)
         info = {"is_success": reward > UNLOCK_COMPETENCE / MAX_COMPETENCE, "score": self.student.score()}
         return np.zeros(1, dtype=np.float32), reward, True, False, info
