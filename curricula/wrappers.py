@@ -70,6 +70,7 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
         self.current_task: Task | None = None
         self._episode_return = 0.0
         self._episode_length = 0
+        self._episode_over = True
         self._warned_unassigned = False
         #: set by the VecEnv owner so results name the env that played them
         self.env_index = -1
@@ -110,6 +111,10 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
     # -- gymnasium API ----------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         inner_options = dict(options or {})
+        if self.current_task is not None and not self._episode_over:
+            # An episode cut short by an outside reset (e.g. a second ``learn()``) is played again from the start,
+            # so that every task the teacher sent is played to its end and reported exactly once.
+            self._pending.appendleft(self.current_task)
         if "task" in inner_options:
             task: Task | None = as_task(inner_options["task"])
         elif self._pending:
@@ -130,6 +135,7 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
             )
         self._episode_return = 0.0
         self._episode_length = 0
+        self._episode_over = False
         obs, info = self.env.reset(seed=seed, options=inner_options or None)
         info["task_id"] = NO_TASK_ID if task is None else task.id
         return obs, info
@@ -140,6 +146,8 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
         self._episode_length += 1
         task = self.current_task
         info["task_id"] = NO_TASK_ID if task is None else task.id
+        if terminated or truncated:
+            self._episode_over = True
         if (terminated or truncated) and task is not None:
             if "is_success" in info:
                 success = bool(info["is_success"])
