@@ -121,7 +121,8 @@ def evaluate(
     for k, task in enumerate(test_set.tasks):
         for _ in range(episodes_per_task):
             obs, _ = env.reset(options={"task": task})
-            total, done, info = 0.0, False, {}
+            total, done = 0.0, False
+            info: dict[str, Any] = {}
             while not done:
                 action, _ = model.predict(obs, deterministic=deterministic)
                 obs, reward, terminated, truncated, info = env.step(action)
