@@ -88,9 +88,7 @@ class CurriculumCallback(BaseCallback):
         if unassigned:
             for i in unassigned:
                 if not self.in_flight[i]:
-                    task = self.teacher.sample()
-                    env.env_method("push_task", task, indices=[i])
-                    self.in_flight[i].append(task)
+                    self._push(i, self.teacher.sample())
             self._reset_all(env)
 
     def _start_from_checkpoint(self, env: VecEnv) -> None:
@@ -102,13 +100,8 @@ class CurriculumCallback(BaseCallback):
         self.in_flight = [deque() for _ in range(env.num_envs)]
         for i, tasks in enumerate(self._resume_tasks):
             env.env_method("clear_pending", indices=[i])
-            for task in tasks:
-                env.env_method("push_task", task, indices=[i])
-                self.in_flight[i].append(task)
-            if not tasks:
-                task = self.teacher.sample()
-                env.env_method("push_task", task, indices=[i])
-                self.in_flight[i].append(task)
+            for task in tasks or [self.teacher.sample()]:
+                self._push(i, task)
         self._resume_tasks = None
         self._reset_all(env)
 
@@ -120,13 +113,14 @@ class CurriculumCallback(BaseCallback):
         if getattr(model, "_vec_normalize_env", None) is not None:
             model._last_original_obs = model._vec_normalize_env.get_original_obs()
 
+    def _push(self, env_index: int, task: Task) -> None:
+        self.training_env.env_method("push_task", task, indices=[env_index])
+        self.in_flight[env_index].append(task)
+
     def _top_up(self, env_indices: Any) -> None:
-        env = self.training_env
         for i in env_indices:
             while len(self.in_flight[i]) < self.lookahead + 1:
-                task = self.teacher.sample()
-                env.env_method("push_task", task, indices=[i])
-                self.in_flight[i].append(task)
+                self._push(i, self.teacher.sample())
 
     def _on_rollout_start(self) -> None:
         self._rollout_task_ids = []

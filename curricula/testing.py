@@ -13,6 +13,7 @@ import numpy as np
 
 from curricula.spaces import Dimension, ParameterSpace
 from curricula.task import Task
+from curricula.wrappers import TaskEnv
 
 COUNTING_SPACE = ParameterSpace([Dimension("length", 1, 7, integer=True), Dimension("payload", 0.0, 1.0)])
 DEFAULT_LENGTH = 3
@@ -58,3 +59,12 @@ class CountingEnv(gym.Env[np.ndarray, np.int64]):
 
     def get_played_task_ids(self) -> list[int]:
         return list(self.played_task_ids)
+
+
+def make_counting_task_env(standard_wrappers: bool = False) -> TaskEnv:
+    """A :class:`CountingEnv` under a :class:`TaskEnv`, optionally with Gymnasium's ``TimeLimit`` and
+    ``RecordEpisodeStatistics`` in between (importable, so SubprocVecEnv workers can build it)."""
+    env: gym.Env[Any, Any] = CountingEnv()
+    if standard_wrappers:
+        env = gym.wrappers.TimeLimit(gym.wrappers.RecordEpisodeStatistics(env), max_episode_steps=50)
+    return TaskEnv(env)

@@ -78,9 +78,10 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
     # -- task channel -----------------------------------------------------------------------------------------
     def push_task(self, task: Task | Mapping[str, Any]) -> None:
         """Queue a task for a later episode (FIFO)."""
+        checked = as_task(task)
         if len(self._pending) >= self.max_pending:
             raise RuntimeError(f"TaskEnv: {self.max_pending} tasks already pending; is the feedback loop broken?")
-        self._pending.append(as_task(task))
+        self._pending.append(checked)
 
     @property
     def incoming_task(self) -> Task | None:
@@ -126,13 +127,6 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
         self.current_task = task
         if task is not None:
             inner_options["task"] = task
-        elif not self._warned_unassigned:
-            self._warned_unassigned = True
-            warnings.warn(
-                "TaskEnv reset with no task pending: this episode plays the env's default and is not reported. "
-                "Push tasks (CurriculumCallback does), pass options={'task': ...}, or give frozen_task.",
-                stacklevel=2,
-            )
         self._episode_return = 0.0
         self._episode_length = 0
         self._episode_over = False
@@ -141,10 +135,19 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        task = self.current_task
+        if task is None and not self._warned_unassigned:
+            # Warned at the first step, not at reset: SB3's first reset in learn() is unassigned by design and the
+            # curriculum callback resets again before any step.
+            self._warned_unassigned = True
+            warnings.warn(
+                "TaskEnv is stepping an episode with no task: it plays the env's default and is not reported. "
+                "Push tasks (CurriculumCallback does), pass options={'task': ...}, or give frozen_task.",
+                stacklevel=2,
+            )
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._episode_return += float(reward)
         self._episode_length += 1
-        task = self.current_task
         info["task_id"] = NO_TASK_ID if task is None else task.id
         if terminated or truncated:
             self._episode_over = True
