@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from curricula.spaces import Dimension, ParameterSpace
+from curricula.spaces import Dimension, LevelSpace, ParameterSpace, TaskSpaceError
 from curricula.task import Task
 from curricula.wrappers import TaskEnv
 
@@ -68,3 +69,24 @@ def make_counting_task_env(standard_wrappers: bool = False) -> TaskEnv:
     if standard_wrappers:
         env = gym.wrappers.TimeLimit(gym.wrappers.RecordEpisodeStatistics(env), max_episode_steps=50)
     return TaskEnv(env)
+
+
+class TinyLevelSpace(LevelSpace):
+    """A small level space with mutation, for teacher contract tests: a level is four cells, each 0..3."""
+
+    name = "tiny"
+
+    def generate(self, rng: np.random.Generator) -> dict[str, Any]:
+        return {"cells": [int(c) for c in rng.integers(0, 4, size=4)]}
+
+    def validate(self, level: Mapping[str, Any]) -> None:
+        cells = level.get("cells") if isinstance(level, Mapping) else None
+        if set(level) != {"cells"} or not isinstance(cells, list) or len(cells) != 4:
+            raise TaskSpaceError(f"a tiny level is {{'cells': [4 ints]}}, got {level!r}")
+        if not all(isinstance(c, int) and 0 <= c <= 3 for c in cells):
+            raise TaskSpaceError(f"level field 'cells' must hold ints in 0..3, got {cells!r}")
+
+    def mutate(self, level: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+        cells = list(level["cells"])
+        cells[int(rng.integers(0, 4))] = int(rng.integers(0, 4))
+        return {"cells": cells}
