@@ -24,7 +24,7 @@ def as_task(task: Task | Mapping[str, Any]) -> Task:
     raise TypeError(f"expected a Task or its JSON dict, got {type(task).__name__}")
 
 
-class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
+class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
     """Feeds tasks to a task-aware env and reports each finished episode.
 
     The inner env must accept ``reset(options={"task": task})``. Where the next task comes from, in order:
@@ -59,7 +59,10 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any]):
         frozen_task: Task | Mapping[str, Any] | None = None,
         max_pending: int = 1024,
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, success_threshold=success_threshold, frozen_task=frozen_task, max_pending=max_pending
+        )
+        gym.Wrapper.__init__(self, env)
         if max_pending < 1:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
         self.success_threshold = success_threshold

@@ -49,8 +49,16 @@ def _run(vec_cls, n_envs: int, wrapped: bool, steps: int, lookahead: int = 1, se
     venv = vec_cls(env_fns) if vec_cls is DummyVecEnv else vec_cls(env_fns, start_method="fork")
     teacher = RecordingTeacher(COUNTING_SPACE, seed=seed)
     callback = RecordingCallback(teacher, lookahead=lookahead)
-    model = PPO("MlpPolicy", venv, n_steps=64, batch_size=64 * n_envs, n_epochs=1, seed=seed, device="cpu",
-                policy_kwargs=dict(net_arch=[8]))
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=64,
+        batch_size=64 * n_envs,
+        n_epochs=1,
+        seed=seed,
+        device="cpu",
+        policy_kwargs=dict(net_arch=[8]),
+    )
     model.learn(steps, callback=callback)
     played = venv.env_method("get_played_task_ids")
     pending = venv.env_method("in_flight")
@@ -100,7 +108,9 @@ def test_lookahead_three_and_second_learn_call() -> None:
     venv = DummyVecEnv(env_fns)
     teacher = RecordingTeacher(COUNTING_SPACE, seed=3)
     callback = RecordingCallback(teacher, lookahead=3)
-    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=96, n_epochs=1, device="cpu", policy_kwargs=dict(net_arch=[8]))
+    model = PPO(
+        "MlpPolicy", venv, n_steps=32, batch_size=96, n_epochs=1, device="cpu", policy_kwargs=dict(net_arch=[8])
+    )
     model.learn(500, callback=callback)
     # a second learn() with reset_num_timesteps=True resets mid-episode: the cut episodes are replayed in full
     model.learn(500, callback=callback, reset_num_timesteps=True)

@@ -50,7 +50,9 @@ def _feedback_round(teacher: Teacher, round_index: int) -> list[Task]:
     tasks = [teacher.sample() for _ in range(ROUND)]
     for k, task in enumerate(tasks):
         ret = _episode_return(task)
-        teacher.update(EpisodeResult(task=task, episode_return=ret, length=N_STEPS, success=ret > 0.5, env_index=k // 2))
+        teacher.update(
+            EpisodeResult(task=task, episode_return=ret, length=N_STEPS, success=ret > 0.5, env_index=k // 2)
+        )
     if teacher.feedback == "rollout":
         rng = np.random.default_rng(round_index)  # the learner's numbers, independent of the teacher
         ids = np.array([[tasks[0].id, tasks[2].id]] * N_STEPS + [[tasks[1].id, tasks[3].id]] * N_STEPS)

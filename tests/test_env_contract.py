@@ -1,0 +1,77 @@
+"""Contract tests run on every registered task-aware env id (envs.TASK_ENV_IDS)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import envs
+import teachers  # noqa: F401
+from curricula import ParameterSpace, TaskEnv, TaskSpace, make_teacher
+
+
+def _frozen(env_id: str) -> TaskEnv:
+    env = gym.make(env_id)
+    space = env.get_wrapper_attr("task_space")
+    task = make_teacher("random", space, seed=0).sample()
+    return TaskEnv(env, frozen_task=task)
+
+
+@pytest.mark.parametrize("env_id", envs.TASK_ENV_IDS)
+def test_gymnasium_check_env(env_id: str) -> None:
+    gym_check_env(_frozen(env_id), skip_render_check=True)
+
+
+@pytest.mark.parametrize("env_id", envs.TASK_ENV_IDS)
+def test_sb3_check_env(env_id: str) -> None:
+    sb3_check_env(_frozen(env_id), warn=False)
+
+
+@pytest.mark.parametrize("env_id", envs.TASK_ENV_IDS)
+def test_task_space_and_task_is_honoured(env_id: str) -> None:
+    env = gym.make(env_id)
+    space = env.get_wrapper_attr("task_space")
+    assert isinstance(space, TaskSpace)
+    wrapped = TaskEnv(env)
+    teacher = make_teacher("random", space, seed=1)
+    for _ in range(3):
+        task = teacher.sample()
+        _, info = wrapped.reset(seed=0, options={"task": task})
+        assert info["task_id"] == task.id
+        done, steps = False, 0
+        while not done:
+            _, _, term, trunc, info = wrapped.step(wrapped.action_space.sample())
+            done, steps = term or trunc, steps + 1
+            assert steps < 100_000
+        assert info["episode_result"].task == task
+
+
+@pytest.mark.parametrize("env_id", envs.TASK_ENV_IDS)
+def test_same_seed_same_task_same_first_observation(env_id: str) -> None:
+    space = gym.make(env_id).get_wrapper_attr("task_space")
+    task = make_teacher("random", space, seed=2).sample()
+    first = [gym.make(env_id).reset(seed=7, options={"task": task})[0] for _ in range(2)]
+    np.testing.assert_array_equal(first[0], first[1])
+
+
+def test_obstacle_grid_reads_size_from_task() -> None:
+    env = gym.make("Curricula/ObstacleGrid-v0")
+    space: ParameterSpace = env.get_wrapper_attr("task_space")
+    env.reset(options={"task": make_teacher("random", space).sample()})
+    from curricula import Task
+
+    env.reset(options={"task": Task(id=0, params={"size": 9, "obstacles": 4})})
+    base = env.unwrapped
+    assert base.width == 9 and base.max_steps == 2 * 81
+    walls = sum(
+        1
+        for x in range(1, 8)
+        for y in range(1, 8)
+        if base.grid.get(x, y) is not None and base.grid.get(x, y).type == "wall"
+    )
+    assert walls == 4
+    with pytest.raises(Exception, match="size"):
+        env.reset(options={"task": Task(id=1, params={"size": 30, "obstacles": 0})})
