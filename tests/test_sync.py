@@ -121,7 +121,7 @@ def test_lookahead_three_and_second_learn_call() -> None:
     for i, ids in enumerate(played):
         replayed = [tid for tid, n in Counter(ids[1:]).items() if n > 1]
         assert len(replayed) <= 1, "only the episode cut by the explicit reset may be replayed"
-        current, queue = pending[i]
+        _current, queue = pending[i]
         assert len(queue) == 3
     for r in teacher.heard:
         assert r.episode_return == pytest.approx(r.task.params["length"])
