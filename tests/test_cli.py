@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from curricula.cli import main
+from curricula.experiment import ExperimentConfig
+
+
+def test_train_from_config_file_writes_a_run_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = {
+        "teacher": "random",
+        "total_timesteps": 1024,
+        "n_envs": 2,
+        "test_set": "grid:2",
+        "run_root": str(tmp_path),
+        "run_name": "tiny",
+        "student_kwargs": {"policy": "MlpPolicy", "n_steps": 64},
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert main(["train", "--config", str(path), "--seed", "3"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["seed"] == 3 and summary["env_steps"] >= 1024 and summary["episodes"] > 0
+    run = tmp_path / "tiny"
+    assert json.loads((run / "config.json").read_text())["seed"] == 3
+    assert (run / "checkpoints" / "latest.json").exists()
+    assert (run / "eval.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--teacher", "nope"], "unknown teacher 'nope'"),
+        (["train", "--env-id", "Nope-v0"], "unknown env_id"),
+        (["train", "--algo", "trpo"], "unknown algo"),
+        (["train", "--test-set", "grid:x"], "test_set"),
+        (["train", "--n-envs", "0"], "n_envs must be >= 1"),
+    ],
+)
+def test_bad_flags_name_the_field(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_config_key() -> None:
+    with pytest.raises(ValueError, match="unknown config keys \\['colour'\\]"):
+        ExperimentConfig.from_dict({"colour": 1})
+
+
+def test_list_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["teachers"]) == 0
+    assert "random" in capsys.readouterr().out
+    assert main(["envs"]) == 0
+    assert "Curricula/ObstacleGrid-v0" in capsys.readouterr().out
