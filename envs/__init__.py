@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from envs.maze import HELD_OUT_MAZES, MazeEnv, MazeLevelSpace, held_out_test_set, make_maze
 from envs.obstacle_grid import OBSTACLE_GRID_SPACE, ObstacleGridEnv, make_obstacle_grid
 from envs.toy import ToyEnv, ToyStudent, toy_space
 
@@ -24,13 +25,24 @@ def _register(env_id: str, entry_point: object, **kwargs: object) -> None:
 
 _register("Curricula/Toy-v0", ToyEnv)
 _register("Curricula/ObstacleGrid-v0", make_obstacle_grid)
+_register("Curricula/Maze-v0", make_maze)
+_register(
+    "Curricula/MazeLarge-v0",
+    make_maze,
+    kwargs={"size": 13, "min_walls": 0, "max_walls": 60, "env_id": "Curricula/MazeLarge-v0"},
+)
 
 __all__ = [
+    "HELD_OUT_MAZES",
     "OBSTACLE_GRID_SPACE",
     "TASK_ENV_IDS",
+    "MazeEnv",
+    "MazeLevelSpace",
     "ObstacleGridEnv",
     "ToyEnv",
     "ToyStudent",
+    "held_out_test_set",
+    "make_maze",
     "make_obstacle_grid",
     "toy_space",
 ]
