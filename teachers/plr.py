@@ -1,0 +1,468 @@
+"""Prioritized Level Replay (PLR), Robust PLR (PLR⊥) and ACCEL: regret-based curation of explicit levels.
+
+One mechanism, three registered teachers:
+
+* ``plr`` — Jiang et al., ICML 2021. Each episode either replays a level of a bounded buffer, drawn from
+  ``(1 - staleness_coef) * rank(score)^(1/temperature) + staleness_coef * staleness``, or plays a new level from the
+  space's generator; levels are scored from the learner's GAE at rollout end and offered to the buffer.
+* ``robust_plr`` — PLR⊥ (Jiang et al., NeurIPS 2021): the same, but the student takes no gradient on steps played on
+  new levels; they only score them. The teacher publishes which steps of the last rollout were replays
+  (:meth:`LevelReplayTeacher.train_mask`); :class:`agents.robust_ppo.RobustPPO` trains on those steps only.
+* ``accel`` — Parker-Holder et al., ICML 2022: PLR⊥, plus every finished replay episode queues one mutated copy of
+  its level (the space's :meth:`~curricula.spaces.LevelSpace.mutate`), played next as an exploratory level and
+  offered to the buffer like any new level.
+
+**Per-episode decisions.** The curriculum callback asks for a task whenever an env needs its next episode, so
+replay-vs-new is decided per episode, at sample time (the papers decide once per rollout). A rollout therefore
+mixes replay and new levels; PLR⊥'s "no gradient from new levels" is applied per env-step by the mask instead of
+by skipping whole rollouts (a rollout with no replayed step at all skips the update). Each env holds a level for
+one episode, not for a whole rollout.
+
+**Scores at rollout end.** ``RolloutSignals.segments()`` cuts each env's column of the rollout buffer into
+episodes; every step is credited to the task it was played on. An episode still running at rollout end carries its
+partial sums into the next rollout, so every episode is scored over all its steps exactly once. When several
+episodes (several envs, or one env twice) played the same level in one rollout, the level's new score is their
+step-weighted mean, never the last writer's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from curricula.spaces import LevelSpace, TaskSpace
+from curricula.task import EpisodeResult, RolloutSignals, Task
+from curricula.teacher import FeedbackKind, Teacher, register_teacher
+
+#: score functions of the rollout-scored teachers (per-episode formula in docs/ued.md)
+SCORE_FUNCTIONS = ("pvl", "l1", "maxmc")
+
+#: paper defaults (dcd's MiniGrid 0-60 blocks configs) and a CPU-sized preset for small mazes and short runs
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": dict(buffer_size=4000, temperature=0.3, staleness_coef=0.3, replay_prob=0.5, min_fill=0.5),
+    "cpu": dict(buffer_size=256, temperature=0.3, staleness_coef=0.3, replay_prob=0.5, min_fill=0.25),
+}
+#: ACCEL replays more often (0.8 in dcd, minimax and jaxued)
+ACCEL_REPLAY_PROB = 0.8
+
+SOURCE_NEW, SOURCE_REPLAY, SOURCE_MUTANT = "new", "replay", "mutant"
+
+
+def level_digest(key: str) -> str:
+    """A short, stable name for a level key (lineage annotations, logs)."""
+    return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def step_terms(score: str, advantages: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The per-step quantity whose episode mean gives the score (MaxMC is finished by :func:`finalize_score`).
+
+    :param score: one of :data:`SCORE_FUNCTIONS`
+    :param advantages: GAE advantages
+    :param values: the value estimates that produced them
+    """
+    if score == "pvl":
+        return np.maximum(advantages, 0.0)
+    if score == "l1":
+        return np.abs(advantages)
+    if score == "maxmc":
+        # mean(R_max - V_t) = R_max - mean(V_t): summing V lets an episode cut by the rollout end be completed later
+        return np.asarray(values, dtype=np.float64)
+    raise ValueError(f"score must be one of {SCORE_FUNCTIONS}, got {score!r}")
+
+
+def finalize_score(score: str, mean_term: float, max_return: float) -> float:
+    """An episode's score from the mean of its :func:`step_terms` and the level's best raw return so far."""
+    return max_return - mean_term if score == "maxmc" else mean_term
+
+
+def replay_distribution(
+    scores: np.ndarray, last_sampled: np.ndarray, clock: int, temperature: float, staleness_coef: float
+) -> np.ndarray:
+    """PLR's replay distribution ``(1 - ρ) P_S + ρ P_C`` over the buffer.
+
+    ``P_S ∝ (1 / rank)^(1/β)`` with competition ranks (tied levels share the best rank of their group, so they get
+    equal weight); ``P_C ∝ clock - last_sampled`` (uniform when every level was just sampled). Computed in log space:
+    ``β → 0`` puts all score mass on the top-ranked level(s) without overflow. An empty buffer gives an empty array.
+
+    :param scores: level scores
+    :param last_sampled: the clock value at each level's last sampling (or insertion)
+    :param clock: the current clock (samples drawn so far)
+    :param temperature: β > 0
+    :param staleness_coef: ρ in [0, 1]
+    """
+    n = len(scores)
+    if n == 0:
+        return np.zeros(0)
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    scores = np.asarray(scores, dtype=np.float64)
+    ranks = 1 + (scores[None, :] > scores[:, None]).sum(axis=1)
+    log_weights = -np.log(ranks) / temperature
+    weights = np.exp(log_weights - log_weights.max())
+    p_score = weights / weights.sum()
+    staleness = np.maximum(clock - np.asarray(last_sampled, dtype=np.float64), 0.0)
+    total = staleness.sum()
+    p_stale = staleness / total if total > 0 else np.full(n, 1.0 / n)
+    return (1.0 - staleness_coef) * p_score + staleness_coef * p_stale
+
+
+class LevelBuffer:
+    """A bounded set of scored levels; a new level replaces the lowest-scored one only if it scores higher.
+
+    :param space: the level space (its :meth:`~curricula.spaces.LevelSpace.key` identifies levels)
+    :param capacity: maximum number of levels
+    """
+
+    def __init__(self, space: LevelSpace, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"buffer_size must be >= 1, got {capacity}")
+        self.space = space
+        self.capacity = int(capacity)
+        self.levels: list[dict[str, Any]] = []
+        self.scores = np.zeros(0)
+        self.last_sampled = np.zeros(0, dtype=np.int64)
+        self.max_returns = np.zeros(0)
+        self._slots: dict[str, int] = {}
+        self.evictions = 0
+
+    def __len__(self) -> int:
+        return len(self.levels)
+
+    def slot(self, key: str) -> int | None:
+        return self._slots.get(key)
+
+    def offer(self, key: str, level: Mapping[str, Any], score: float, max_return: float, clock: int) -> bool:
+        """Insert or update a level; returns whether it is in the buffer afterwards."""
+        slot = self._slots.get(key)
+        if slot is not None:
+            self.scores[slot] = score
+            self.max_returns[slot] = max(self.max_returns[slot], max_return)
+            return True
+        if len(self.levels) < self.capacity:
+            self._slots[key] = len(self.levels)
+            self.levels.append(dict(level))
+            self.scores = np.append(self.scores, score)
+            self.last_sampled = np.append(self.last_sampled, clock)
+            self.max_returns = np.append(self.max_returns, max_return)
+            return True
+        worst = int(np.argmin(self.scores))
+        if not score > self.scores[worst]:
+            return False
+        del self._slots[self.space.key(self.levels[worst])]
+        self._slots[key] = worst
+        self.levels[worst] = dict(level)
+        self.scores[worst] = score
+        self.last_sampled[worst] = clock
+        self.max_returns[worst] = max_return
+        self.evictions += 1
+        return True
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "levels": [dict(level) for level in self.levels],
+            "scores": self.scores.copy(),
+            "last_sampled": self.last_sampled.copy(),
+            "max_returns": self.max_returns.copy(),
+            "evictions": self.evictions,
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        levels = [dict(level) for level in state["levels"]]
+        if len(levels) > self.capacity:
+            raise ValueError(f"saved buffer holds {len(levels)} levels, capacity is {self.capacity}")
+        for level in levels:
+            self.space.validate(level)
+        self.levels = levels
+        self.scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1)
+        self.last_sampled = np.asarray(state["last_sampled"], dtype=np.int64).reshape(-1)
+        self.max_returns = np.asarray(state["max_returns"], dtype=np.float64).reshape(-1)
+        if not len(self.scores) == len(self.last_sampled) == len(self.max_returns) == len(levels):
+            raise ValueError("saved buffer arrays and levels differ in length")
+        self._slots = {self.space.key(level): i for i, level in enumerate(levels)}
+        self.evictions = int(state["evictions"])
+
+
+class LevelReplayTeacher(Teacher):
+    """Shared sampling of the level-replay teachers: replay from the buffer, queued levels, or new levels.
+
+    Subclasses decide how levels are scored and call :meth:`_offer`.
+
+    :param space: a :class:`~curricula.spaces.LevelSpace`
+    :param seed: RNG seed
+    :param buffer_size: capacity of the level buffer
+    :param temperature: rank temperature β of the score distribution
+    :param staleness_coef: weight ρ of the staleness distribution
+    :param replay_prob: probability that an episode replays a buffer level (once the buffer is filled enough)
+    :param min_fill: fraction of ``buffer_size`` that must be scored before any replay
+    :param robust: PLR⊥: steps on non-replayed levels are excluded from the student's update (see
+        :meth:`train_mask`; needs :class:`agents.robust_ppo.RobustPPO`)
+    """
+
+    supported_spaces: ClassVar[tuple[type[TaskSpace], ...]] = (LevelSpace,)
+    space: LevelSpace
+
+    def __init__(
+        self,
+        space: TaskSpace,
+        seed: int = 0,
+        buffer_size: int = 4000,
+        temperature: float = 0.3,
+        staleness_coef: float = 0.3,
+        replay_prob: float = 0.5,
+        min_fill: float = 0.5,
+        robust: bool = False,
+    ) -> None:
+        super().__init__(space, seed)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        for name, value in (("staleness_coef", staleness_coef), ("replay_prob", replay_prob), ("min_fill", min_fill)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        self.buffer = LevelBuffer(self.space, buffer_size)
+        self.temperature = float(temperature)
+        self.staleness_coef = float(staleness_coef)
+        self.replay_prob = float(replay_prob)
+        self.min_fill = float(min_fill)
+        self.robust = bool(robust)
+        #: levels to play before any replay-or-new draw (ACCEL's children), with their annotations
+        self._queued: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self.counts = {SOURCE_NEW: 0, SOURCE_REPLAY: 0, SOURCE_MUTANT: 0}
+        self._train_mask: np.ndarray | None = None
+
+    # -- sampling ---------------------------------------------------------------------------------------------
+    def replay_ready(self) -> bool:
+        """Whether enough levels are scored for replay (``min_fill`` of the buffer, and at least one)."""
+        return len(self.buffer) >= max(1, int(np.ceil(self.min_fill * self.buffer.capacity)))
+
+    def replay_probabilities(self) -> np.ndarray:
+        """The current replay distribution over the buffer's slots."""
+        return replay_distribution(
+            self.buffer.scores, self.buffer.last_sampled, self.tasks_sampled, self.temperature, self.staleness_coef
+        )
+
+    def _sample(self) -> Task:
+        if self._queued:
+            level, annotations = self._queued.pop(0)
+        elif self.replay_ready() and self.rng.random() < self.replay_prob:
+            slot = int(self.rng.choice(len(self.buffer), p=self.replay_probabilities()))
+            self.buffer.last_sampled[slot] = self.tasks_sampled
+            level, annotations = self.buffer.levels[slot], {"source": SOURCE_REPLAY}
+        else:
+            level, annotations = self.space.generate(self.rng), {"source": SOURCE_NEW}
+        self.counts[annotations["source"]] += 1
+        return self._new_task(level=level, annotations=annotations)
+
+    def _offer(self, level: Mapping[str, Any], score: float, max_return: float) -> bool:
+        return self.buffer.offer(self.space.key(level), level, score, max_return, self.tasks_sampled)
+
+    # -- PLR⊥ -------------------------------------------------------------------------------------------------
+    def train_mask(self) -> np.ndarray | None:
+        """Which steps of the last rollout the student may learn from, shape (n_steps, n_envs); None = all.
+
+        Robust teachers allow replayed levels only (new and mutated levels are for scoring); others allow all.
+        """
+        return None if self._train_mask is None else self._train_mask.copy()
+
+    def _set_train_mask(self, signals: RolloutSignals) -> None:
+        if not self.robust:
+            self._train_mask = None
+            return
+        replay_ids = {tid for tid, task in signals.tasks.items() if task.annotations.get("source") == SOURCE_REPLAY}
+        self._train_mask = np.isin(signals.task_ids, sorted(replay_ids))
+
+    # -- state and logging ------------------------------------------------------------------------------------
+    def scalars(self) -> dict[str, float]:
+        out = super().scalars()
+        total = max(1, sum(self.counts.values()))
+        out.update(
+            buffer_levels=float(len(self.buffer)),
+            buffer_mean_score=float(self.buffer.scores.mean()) if len(self.buffer) else 0.0,
+            buffer_evictions=float(self.buffer.evictions),
+            replay_fraction=self.counts[SOURCE_REPLAY] / total,
+            mutant_fraction=self.counts[SOURCE_MUTANT] / total,
+        )
+        if self._train_mask is not None:
+            out["trained_step_fraction"] = float(self._train_mask.mean()) if self._train_mask.size else 0.0
+        return out
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "buffer": self.buffer.state(),
+            "queued": [[dict(level), dict(ann)] for level, ann in self._queued],
+            "counts": dict(self.counts),
+        }
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.buffer.load(state["buffer"])
+        self._queued = [(dict(level), dict(ann)) for level, ann in state["queued"]]
+        self.counts = {k: int(v) for k, v in state["counts"].items()}
+        self._train_mask = None
+
+
+class _RolloutScoredTeacher(LevelReplayTeacher):
+    """Scores levels from GAE at rollout end (PLR, PLR⊥, ACCEL).
+
+    :param score: ``"pvl"`` (positive value loss, default), ``"l1"`` (L1 value loss) or ``"maxmc"``
+    :param kwargs: see :class:`LevelReplayTeacher`
+    """
+
+    feedback: ClassVar[FeedbackKind] = "rollout"
+
+    def __init__(self, space: TaskSpace, seed: int = 0, score: str = "pvl", **kwargs: Any) -> None:
+        super().__init__(space, seed, **kwargs)
+        if score not in SCORE_FUNCTIONS:
+            raise ValueError(f"score must be one of {SCORE_FUNCTIONS}, got {score!r}")
+        self.score = score
+        #: raw episode returns heard this rollout, by task id (MaxMC's R_max uses these, never buffer rewards)
+        self._returns: dict[int, float] = {}
+        #: per task id: [sum of step terms, steps] of an episode still running at the last rollout end
+        self._partial: dict[int, list[float]] = {}
+        self.episodes_scored = 0
+
+    def _update(self, result: EpisodeResult) -> None:
+        self._returns[result.task_id] = float(result.episode_return)
+
+    def _update_rollout(self, signals: RolloutSignals) -> None:
+        terms = step_terms(self.score, np.asarray(signals.advantages), np.asarray(signals.values))
+        # level key -> [level, term sum, steps, best return this rollout]; insertion order = segment order
+        per_level: dict[str, list[Any]] = {}
+        replayed: list[dict[str, Any]] = []
+        partial: dict[int, list[float]] = {}
+        for env, start, stop, task_id, finished in signals.segments():
+            task = signals.tasks.get(task_id)
+            if task is None or task.level is None:
+                continue  # an unassigned episode (no teacher task) scores nothing
+            acc = self._partial.pop(task_id, [0.0, 0.0])
+            acc[0] += float(terms[start:stop, env].sum())
+            acc[1] += float(stop - start)
+            if not finished:
+                partial[task_id] = acc
+                continue
+            key = self.space.key(task.level)
+            entry = per_level.setdefault(key, [task.level, 0.0, 0.0, -np.inf])
+            entry[1] += acc[0]
+            entry[2] += acc[1]
+            entry[3] = max(entry[3], self._returns.get(task_id, -np.inf))
+            self.episodes_scored += 1
+            if task.annotations.get("source") == SOURCE_REPLAY:
+                replayed.append(dict(task.level))
+        self._partial = partial
+        # Every result heard this rollout ended in it, so its segment was just scored.
+        self._returns = {}
+        for key, (level, term_sum, steps, best_return) in per_level.items():
+            slot = self.buffer.slot(key)
+            known = self.buffer.max_returns[slot] if slot is not None else -np.inf
+            max_return = max(known, best_return)
+            if not np.isfinite(max_return):
+                max_return = 0.0  # no raw return heard for this level: sparse-reward prior
+            self._offer(level, finalize_score(self.score, term_sum / steps, max_return), max_return)
+        self._after_scoring(replayed)
+        self._set_train_mask(signals)
+
+    def _after_scoring(self, replayed: list[dict[str, Any]]) -> None:
+        """Hook run after each rollout's scores are in the buffer (ACCEL mutates the replayed levels here)."""
+
+    def scalars(self) -> dict[str, float]:
+        out = super().scalars()
+        out["episodes_scored"] = float(self.episodes_scored)
+        return out
+
+    def _state(self) -> dict[str, Any]:
+        state = super()._state()
+        state.update(
+            returns=[[tid, ret] for tid, ret in self._returns.items()],
+            partial=[[tid, acc[0], acc[1]] for tid, acc in self._partial.items()],
+            episodes_scored=self.episodes_scored,
+        )
+        return state
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        super()._load_state(state)
+        self._returns = {int(tid): float(ret) for tid, ret in state["returns"]}
+        self._partial = {int(tid): [float(s), float(n)] for tid, s, n in state["partial"]}
+        self.episodes_scored = int(state["episodes_scored"])
+
+
+@register_teacher("plr")
+class PLRTeacher(_RolloutScoredTeacher):
+    """Prioritized Level Replay: gradients on every level, replay by score rank and staleness.
+
+    Defaults are the papers' (buffer 4000, β 0.3, ρ 0.3, p 0.5, half-full before replay); ``**PRESETS["cpu"]``
+    suits small mazes and short runs. See :class:`LevelReplayTeacher` for the parameters.
+    """
+
+    def __init__(self, space: TaskSpace, seed: int = 0, score: str = "pvl", **kwargs: Any) -> None:
+        kwargs.setdefault("robust", False)
+        super().__init__(space, seed, score=score, **kwargs)
+
+
+@register_teacher("robust_plr")
+class RobustPLRTeacher(_RolloutScoredTeacher):
+    """PLR⊥: PLR whose student learns only from replayed levels (train with :class:`agents.robust_ppo.RobustPPO`).
+
+    See :class:`LevelReplayTeacher` for the parameters.
+    """
+
+    def __init__(self, space: TaskSpace, seed: int = 0, score: str = "pvl", **kwargs: Any) -> None:
+        kwargs.setdefault("robust", True)
+        super().__init__(space, seed, score=score, **kwargs)
+
+
+@register_teacher("accel")
+class ACCELTeacher(_RolloutScoredTeacher):
+    """ACCEL: PLR⊥ plus one mutated child of every finished replay episode's own level, played next.
+
+    Children are exploratory (no gradient under PLR⊥), scored like new levels and offered to the buffer; their
+    annotations name the parent (``parent``: a digest of its key) and the lineage depth (``n_mutations``). On a
+    space without mutation operators ACCEL reduces to PLR⊥ (with a warning).
+
+    :param max_queued: cap on children waiting to be played (the oldest are dropped first)
+    :param kwargs: see :class:`LevelReplayTeacher`; ``replay_prob`` defaults to 0.8
+    """
+
+    def __init__(
+        self, space: TaskSpace, seed: int = 0, score: str = "pvl", max_queued: int = 256, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("robust", True)
+        kwargs.setdefault("replay_prob", ACCEL_REPLAY_PROB)
+        super().__init__(space, seed, score=score, **kwargs)
+        if max_queued < 1:
+            raise ValueError(f"max_queued must be >= 1, got {max_queued}")
+        self.max_queued = int(max_queued)
+        self.can_mutate = type(self.space).mutate is not LevelSpace.mutate
+        if not self.can_mutate:
+            warnings.warn(f"{type(self.space).__name__} has no mutation operators: ACCEL runs as PLR⊥", stacklevel=2)
+        self._depth: dict[str, int] = {}
+
+    def _after_scoring(self, replayed: list[dict[str, Any]]) -> None:
+        if not self.can_mutate:
+            return
+        # The parent of each child is the level its own replay episode played (dcd#11 mutated one env's level only).
+        for parent in replayed:
+            parent_key = self.space.key(parent)
+            child = self.space.mutate(parent, self.rng)
+            depth = self._lineage_depth(parent_key) + 1
+            self._queued.append(
+                (child, {"source": SOURCE_MUTANT, "parent": level_digest(parent_key), "n_mutations": depth})
+            )
+            self._depth[self.space.key(child)] = depth
+        del self._queued[: max(0, len(self._queued) - self.max_queued)]
+        # Lineage is kept for levels still in the buffer or queued; the rest is forgotten.
+        alive = {self.space.key(level) for level in self.buffer.levels} | {self.space.key(q) for q, _ in self._queued}
+        self._depth = {k: d for k, d in self._depth.items() if k in alive}
+
+    def _lineage_depth(self, key: str) -> int:
+        return self._depth.get(key, 0)
+
+    def _state(self) -> dict[str, Any]:
+        state = super()._state()
+        state["depth"] = dict(self._depth)
+        return state
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        super()._load_state(state)
+        self._depth = {str(k): int(v) for k, v in state["depth"].items()}
