@@ -86,9 +86,7 @@ class CurriculumCallback(BaseCallback):
             else:
                 self.in_flight[i].extend([current, *pending])
         if unassigned:
-            for i in unassigned:
-                if not self.in_flight[i]:
-                    self._push(i, self.teacher.sample())
+            self._push({i: [self.teacher.sample()] for i in unassigned if not self.in_flight[i]})
             self._reset_all(env)
 
     def _start_from_checkpoint(self, env: VecEnv) -> None:
@@ -98,10 +96,8 @@ class CurriculumCallback(BaseCallback):
                 f"checkpoint has tasks for {len(self._resume_tasks)} envs, training env has {env.num_envs}"
             )
         self.in_flight = [deque() for _ in range(env.num_envs)]
-        for i, tasks in enumerate(self._resume_tasks):
-            env.env_method("clear_pending", indices=[i])
-            for task in tasks or [self.teacher.sample()]:
-                self._push(i, task)
+        env.env_method("clear_pending")
+        self._push({i: tasks or [self.teacher.sample()] for i, tasks in enumerate(self._resume_tasks)})
         self._resume_tasks = None
         self._reset_all(env)
 
@@ -113,14 +109,23 @@ class CurriculumCallback(BaseCallback):
         if getattr(model, "_vec_normalize_env", None) is not None:
             model._last_original_obs = model._vec_normalize_env.get_original_obs()
 
-    def _push(self, env_index: int, task: Task) -> None:
-        self.training_env.env_method("push_task", task, indices=[env_index])
-        self.in_flight[env_index].append(task)
+    def _push(self, assignments: dict[int, list[Task]]) -> None:
+        """Send each env its tasks with one ``env_method`` call for all of them: SubprocVecEnv sends to every
+        worker before waiting for any reply, so envs that finish on the same step cost one round trip."""
+        assignments = {i: tasks for i, tasks in assignments.items() if tasks}
+        if not assignments:
+            return
+        self.training_env.env_method("push_tasks", assignments, indices=list(assignments))
+        for i, tasks in assignments.items():
+            self.in_flight[i].extend(tasks)
 
     def _top_up(self, env_indices: Any) -> None:
-        for i in env_indices:
-            while len(self.in_flight[i]) < self.lookahead + 1:
-                self._push(i, self.teacher.sample())
+        self._push(
+            {
+                i: [self.teacher.sample() for _ in range(self.lookahead + 1 - len(self.in_flight[i]))]
+                for i in env_indices
+            }
+        )
 
     def _on_rollout_start(self) -> None:
         self._rollout_task_ids = []

@@ -41,7 +41,24 @@ def _config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         if not isinstance(loaded, dict):
             raise ValueError(f"{args.config} must hold a JSON object")
         data.update(loaded)
-    for key in ["env_id", "teacher", "teacher_kwargs", "algo", "student_kwargs", "total_timesteps", "n_envs", "vec_env", "seed", "test_set", "success_threshold", "eval_freq", "checkpoint_freq", "run_root", "run_name", "progress_bar"]:
+    for key in [
+        "env_id",
+        "teacher",
+        "teacher_kwargs",
+        "algo",
+        "student_kwargs",
+        "total_timesteps",
+        "n_envs",
+        "vec_env",
+        "seed",
+        "test_set",
+        "success_threshold",
+        "eval_freq",
+        "checkpoint_freq",
+        "run_root",
+        "run_name",
+        "progress_bar",
+    ]:
         value = getattr(args, key)
         if value is not None:
             data[key] = value

@@ -86,6 +86,13 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
             raise RuntimeError(f"TaskEnv: {self.max_pending} tasks already pending; is the feedback loop broken?")
         self._pending.append(checked)
 
+    def push_tasks(self, assignments: Mapping[int, list[Task]]) -> None:
+        """Queue this env's tasks from a mapping ``env_index -> tasks`` broadcast to several envs at once."""
+        if self.env_index not in assignments:
+            raise KeyError(f"no tasks for env index {self.env_index} in a push to {sorted(assignments)}")
+        for task in assignments[self.env_index]:
+            self.push_task(task)
+
     @property
     def incoming_task(self) -> Task | None:
         """Write-only channel for Gymnasium vector envs: ``vec.set_attr("incoming_task", [t0, t1, ...])``."""

@@ -39,9 +39,10 @@ class RecordingCallback(CurriculumCallback):
         super().__init__(*args, **kwargs)
         self.pushed: dict[int, list[int]] = {}
 
-    def _push(self, env_index: int, task: Task) -> None:
-        self.pushed.setdefault(env_index, []).append(task.id)
-        super()._push(env_index, task)
+    def _push(self, assignments: dict[int, list[Task]]) -> None:
+        for env_index, tasks in assignments.items():
+            self.pushed.setdefault(env_index, []).extend(t.id for t in tasks)
+        super()._push(assignments)
 
 
 def _run(vec_cls, n_envs: int, wrapped: bool, steps: int, lookahead: int = 1, seed: int = 0):
