@@ -1,0 +1,108 @@
+"""Held-out solve rate at equal env steps: DR, PLR⊥, ACCEL and GROOVE-AR on small mazes, several seeds.
+
+Every (method, seed) run trains a PPO student on ``Curricula/Maze-v0`` (7x7 interior, 0-15 walls, 8 envs) for the
+same number of env steps and plays the held-out mazes (10 stochastic episodes each, solved = return > 0); see
+``examples/ued_maze.py`` for the run itself. Also reported: the teacher's scoring cost per rollout as a fraction of
+rollout wall time (target <= 2 %), all callback work as a fraction, and GROOVE's reference-agent share of env steps
+(extra steps, not counted in the student's budget).
+
+    python benchmarks/ued_small.py --quick                 # < 60 s: tiny budget, one seed (plumbing check)
+    nice python benchmarks/ued_small.py --steps 200000 --seeds 0 1 2 --out runs/ued_small
+
+The last printed line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from ued_maze import METHODS, plot_solve_rates, run
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per method: mean/std over seeds of the solve rates and costs."""
+    out: dict[str, Any] = {}
+    for method in METHODS:
+        rows = [r for r in records if r["method"] == method]
+        if not rows:
+            continue
+
+        def stats(key: str, rows: list[dict[str, Any]] = rows) -> list[float]:
+            values = np.array([r[key] for r in rows], dtype=np.float64)
+            return [round(float(values.mean()), 3), round(float(values.std()), 3)]
+
+        summary: dict[str, Any] = {
+            "seeds": len(rows),
+            "held_out_solve_rate": stats("held_out_solve_rate"),
+            "held_out_greedy_solve_rate": stats("held_out_greedy_solve_rate"),
+            "train_distribution_solve_rate": stats("train_distribution_solve_rate"),
+            "scoring_fraction": stats("scoring_fraction"),
+            "callback_fraction": stats("callback_fraction"),
+            "wall_s": stats("wall_s"),
+        }
+        if method == "groove":
+            fractions = [r["teacher"]["reference_step_fraction"] for r in rows]
+            summary["reference_step_fraction"] = round(float(np.mean(fractions)), 3)
+            summary["reference_stall_s"] = round(
+                float(np.mean([r["teacher"]["reference_stall_seconds"] for r in rows])), 1
+            )
+        if "robust" in rows[0]:
+            trained = [r["robust"]["steps_trained"] / max(1, r["env_steps"]) for r in rows]
+            summary["trained_step_fraction"] = round(float(np.mean(trained)), 3)
+        out[method] = summary
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny budget, one seed, < 60 s")
+    parser.add_argument("--steps", type=int, default=200_000, help="student env steps per run")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--out", default="runs/ued_small", help="folder for records.jsonl and solve_rates.png")
+    args = parser.parse_args()
+    steps, seeds, eval_episodes = (4096, [0], 2) if args.quick else (args.steps, args.seeds, 10)
+    # --quick shrinks the buffer and GROOVE's reference so that replay, mutation and AR all happen in 4k steps
+    overrides = {"buffer_size": 16, "reference_budget": 256, "reference_interval": 1024} if args.quick else None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    records = []
+    with open(out / "records.jsonl", "w") as log:
+        for seed in seeds:
+            for method in args.methods:
+                record = run(method, seed, steps, eval_episodes=eval_episodes, overrides=overrides)
+                records.append(record)
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                print(
+                    f"{method:>11} seed {seed}: held-out {record['held_out_solve_rate']:.2f}, "
+                    f"train-dist {record['train_distribution_solve_rate']:.2f}, "
+                    f"scoring {100 * record['scoring_fraction']:.2f} % of rollout time, {record['wall_s']} s",
+                    flush=True,
+                )
+    plot = plot_solve_rates(records, out / "solve_rates.png", f"held-out mazes, {steps} steps, seeds {seeds}")
+    result = {
+        "benchmark": "ued_small",
+        "env": "Curricula/Maze-v0 (7x7 interior, 0-15 walls)",
+        "student": "PPO MlpPolicy, 8 envs, n_steps 128",
+        "steps_per_run": steps,
+        "seeds": seeds,
+        "eval": f"{eval_episodes} stochastic episodes per held-out maze, solved = return > 0",
+        "summary": summarize(records),
+        "plot": str(plot),
+        "total_s": round(time.perf_counter() - start, 1),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
