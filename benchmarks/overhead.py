@@ -2,10 +2,12 @@
 
 Both sides train the same PPO student on ``Curricula/ObstacleGrid-v0`` with uniformly random tasks: the bare side
 draws them inside each env worker (a plain wrapper, no teacher, no callback), the curriculum side gets them from a
-Random teacher in the learner process through the full plumbing. Runs alternate (bare, curriculum, bare, ...) so
-that machine noise hits both alike; the figure is the median of the per-pair fps ratios.
+Random teacher in the learner process through the full plumbing. Runs come in pairs, alternating which side goes
+first (ABBA), so that machine noise hits both alike; the headline is the median of the per-pair fps ratios. The
+curriculum runs also time the callback itself: its share of the wall time is the plumbing's cost on the learner's
+critical path, a figure much less sensitive to noise from other processes than an fps ratio.
 
-    python benchmarks/overhead.py            # 60k steps per run, 3 pairs per VecEnv kind (about 3-4 minutes)
+    python benchmarks/overhead.py            # 30k steps per run, 6 pairs per VecEnv kind (about 4 minutes)
     python benchmarks/overhead.py --quick    # under a minute
 
 The last line printed is one JSON object.
@@ -58,8 +60,28 @@ def _vec(kind: str, fns: list[Any]) -> VecEnv:
     return DummyVecEnv(fns) if kind == "dummy" else SubprocVecEnv(fns, start_method="fork")
 
 
-def run_once(kind: str, with_curriculum: bool, steps: int, n_envs: int, seed: int) -> float:
-    """Env steps per second of one PPO training run (student construction excluded)."""
+class TimedCurriculumCallback(CurriculumCallback):
+    """The real callback, with the time spent in its per-step and per-rollout hooks accumulated."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seconds = 0.0
+
+    def _on_step(self) -> bool:
+        start = time.perf_counter()
+        result = super()._on_step()
+        self.seconds += time.perf_counter() - start
+        return result
+
+    def _on_rollout_end(self) -> None:
+        start = time.perf_counter()
+        super()._on_rollout_end()
+        self.seconds += time.perf_counter() - start
+
+
+def run_once(kind: str, with_curriculum: bool, steps: int, n_envs: int, seed: int) -> tuple[float, float]:
+    """Env steps per second of one PPO training run (student construction excluded), and the fraction of the
+    wall time spent inside the curriculum callback (0 for the bare side)."""
     if with_curriculum:
         venv = _vec(kind, [make_curriculum for _ in range(n_envs)])
     else:
@@ -68,12 +90,12 @@ def run_once(kind: str, with_curriculum: bool, steps: int, n_envs: int, seed: in
     callback = None
     if with_curriculum:
         space = venv.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
-        callback = CurriculumCallback(make_teacher("random", space, seed=seed))
+        callback = TimedCurriculumCallback(make_teacher("random", space, seed=seed))
     start = time.perf_counter()
     model.learn(steps, callback=callback)
     elapsed = time.perf_counter() - start
     venv.close()
-    return model.num_timesteps / elapsed
+    return model.num_timesteps / elapsed, (callback.seconds / elapsed if callback is not None else 0.0)
 
 
 def main() -> None:
@@ -83,24 +105,35 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=None, help="alternating (bare, curriculum) pairs per kind")
     parser.add_argument("--n-envs", type=int, default=8)
     args = parser.parse_args()
-    steps = args.steps or (8_192 if args.quick else 61_440)
-    pairs = args.pairs or (2 if args.quick else 3)
+    steps = args.steps or (8_192 if args.quick else 30_720)
+    pairs = args.pairs or (2 if args.quick else 6)
     limit_threads(1)
     results: dict[str, Any] = {"steps_per_run": steps, "pairs": pairs, "n_envs": args.n_envs}
     for kind in ("dummy", "subproc"):
-        ratios, bare_fps, cur_fps = [], [], []
+        ratios, bare_fps, cur_fps, shares = [], [], [], []
         for pair in range(pairs):
-            b = run_once(kind, False, steps, args.n_envs, seed=pair)
-            c = run_once(kind, True, steps, args.n_envs, seed=pair)
+            if pair % 2 == 0:
+                b, _ = run_once(kind, False, steps, args.n_envs, seed=pair)
+                c, share = run_once(kind, True, steps, args.n_envs, seed=pair)
+            else:
+                c, share = run_once(kind, True, steps, args.n_envs, seed=pair)
+                b, _ = run_once(kind, False, steps, args.n_envs, seed=pair)
             bare_fps.append(b)
             cur_fps.append(c)
             ratios.append(c / b)
-            print(f"{kind:8s} pair {pair}: bare {b:7.0f} fps, curriculum {c:7.0f} fps, ratio {c / b:.3f}", flush=True)
+            shares.append(share)
+            print(
+                f"{kind:8s} pair {pair}: bare {b:7.0f} fps, curriculum {c:7.0f} fps, ratio {c / b:.3f}, "
+                f"callback {100 * share:.2f}% of wall time",
+                flush=True,
+            )
         results[kind] = {
             "bare_fps_median": round(statistics.median(bare_fps), 1),
             "curriculum_fps_median": round(statistics.median(cur_fps), 1),
             "ratio_median": round(statistics.median(ratios), 3),
             "ratios": [round(r, 3) for r in ratios],
+            "callback_share_median": round(statistics.median(shares), 4),
+            "ratio_from_callback_share": round(1.0 - statistics.median(shares), 3),
         }
     results["target_ratio"] = 0.97
     print(json.dumps(results))
