@@ -10,6 +10,7 @@ import gymnasium as gym
 
 from envs.maze import HELD_OUT_MAZES, MazeEnv, MazeLevelSpace, held_out_test_set, make_maze
 from envs.obstacle_grid import OBSTACLE_GRID_SPACE, ObstacleGridEnv, make_obstacle_grid
+from envs.stump_tracks import StumpTracksEnv, make_stump_tracks
 from envs.toy import ToyEnv, ToyStudent, toy_space
 
 #: every task-aware env id this package registers (the env contract tests run on each)
@@ -31,6 +32,8 @@ _register(
     make_maze,
     kwargs={"size": 13, "min_walls": 0, "max_walls": 60, "env_id": "Curricula/MazeLarge-v0"},
 )
+_register("Curricula/StumpTracks-v0", make_stump_tracks)
+_register("Curricula/StumpTracksShort-v0", make_stump_tracks, kwargs={"walker": "short"})
 
 __all__ = [
     "HELD_OUT_MAZES",
@@ -39,6 +42,7 @@ __all__ = [
     "MazeEnv",
     "MazeLevelSpace",
     "ObstacleGridEnv",
+    "StumpTracksEnv",
     "ToyEnv",
     "ToyStudent",
     "held_out_test_set",
