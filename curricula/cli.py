@@ -69,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="curricula", description="Teacher-student curriculum RL")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _train_parser(subparsers)
+    sweep = subparsers.add_parser("sweep", help="run a base config crossed with a grid (teachers x seeds x ...)")
+    sweep.add_argument("--config", type=Path, help="base JSON ExperimentConfig")
+    sweep.add_argument(
+        "--grid", type=json.loads, required=True, help='e.g. \'{"teacher": ["random"], "seed": [0, 1]}\''
+    )
+    sweep.add_argument("--backend", default="local", choices=["local", "ray"])
+    sweep.add_argument("--workers", type=int, default=1, help="parallel local processes")
+    sweep.add_argument("--ray-address", default=None)
     subparsers.add_parser("teachers", help="list registered teachers")
     subparsers.add_parser("envs", help="list registered task-aware env ids")
     llm_handler = None
@@ -99,6 +107,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(err))
         result = run_experiment(config)
         print(json.dumps(json.loads((result.run_dir / "summary.json").read_text())))
+        return 0
+    if args.command == "sweep":
+        from curricula.sweep import aggregate, expand_grid, run_sweep
+
+        try:
+            base = ExperimentConfig.from_dict(json.loads(args.config.read_text()) if args.config else {})
+            configs = expand_grid(base, args.grid)
+            for config in configs:
+                check_config(config)
+        except (ValueError, TypeError) as err:
+            parser.error(str(err))
+        summaries = run_sweep(configs, backend=args.backend, workers=args.workers, address=args.ray_address)
+        swept = [k for k in args.grid if k != "seed"]
+        for row in aggregate(summaries, swept):
+            print(json.dumps(row))
+        print(json.dumps({"runs": len(summaries), "groups": aggregate(summaries, swept)}))
         return 0
     if llm_handler is not None and args.command == "llm":
         return int(llm_handler(args))

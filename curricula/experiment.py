@@ -213,6 +213,7 @@ def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback]
         "episodes": curriculum.episodes_reported,
         "test_mastered_percent": report.mastered_percent,
         "test_mean_return": float(np.mean(report.returns)),
+        "config": config.to_dict(),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     vec_env.close()

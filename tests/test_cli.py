@@ -56,3 +56,28 @@ def test_list_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert "random" in capsys.readouterr().out
     assert main(["envs"]) == 0
     assert "Curricula/ObstacleGrid-v0" in capsys.readouterr().out
+
+
+def test_sweep_expands_runs_and_aggregates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = {
+        "total_timesteps": 256,
+        "n_envs": 2,
+        "test_set": "grid:2",
+        "run_root": str(tmp_path),
+        "run_name": "sw",
+        "env_id": "Curricula/Toy-v0",
+        "student_kwargs": {"n_steps": 64},
+    }
+    path = tmp_path / "base.json"
+    path.write_text(json.dumps(base))
+    grid = json.dumps({"teacher": ["random"], "seed": [0, 1]})
+    assert main(["sweep", "--config", str(path), "--grid", grid]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["runs"] == 2 and last["groups"][0]["runs"] == 2 and last["groups"][0]["teacher"] == "random"
+    assert (tmp_path / "sw" / "teacher=random-seed=1" / "summary.json").exists()
+
+
+def test_sweep_rejects_unknown_grid_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["sweep", "--grid", '{"colour": [1]}'])
+    assert "grid key 'colour'" in capsys.readouterr().err
