@@ -81,3 +81,15 @@ def test_sweep_rejects_unknown_grid_keys(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["sweep", "--grid", '{"colour": [1]}'])
     assert "grid key 'colour'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sweep_on_ray(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    from curricula.sweep import expand_grid, run_sweep
+
+    base = ExperimentConfig(
+        env_id="Curricula/Toy-v0", total_timesteps=256, n_envs=2, test_set="grid:2", run_root=str(tmp_path)
+    )
+    summaries = run_sweep(expand_grid(base, {"seed": [0, 1]}), backend="ray")
+    assert [s["seed"] for s in summaries] == [0, 1]
