@@ -1,0 +1,288 @@
+"""PLR / PLR⊥ / ACCEL: score functions on hand-computed GAE, the replay distribution in closed form, buffer rules,
+and regression tests for bugs that public UED implementations had."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+import envs  # noqa: F401
+import teachers  # noqa: F401
+from agents.robust_ppo import RobustPPO, make_robust_student, restrict_buffer
+from curricula import CurriculumCallback, EpisodeResult, RolloutSignals, Task, TaskEnv, make_teacher
+from curricula.testing import TinyLevelSpace
+from teachers.plr import LevelBuffer, level_digest, replay_distribution
+
+GAMMA, LAM = 0.9, 0.95
+REWARDS = [0.0, 0.0, 1.0]
+VALUES = [0.5, 0.9, 0.8]
+# Hand-computed GAE of one finished 3-step episode (terminal after the last step):
+#   d2 = 1 - 0.8 = 0.2                      A2 = 0.2
+#   d1 = 0 + 0.9 * 0.8 - 0.9 = -0.18        A1 = -0.18 + 0.855 * 0.2 = -0.009
+#   d0 = 0 + 0.9 * 0.9 - 0.5 = 0.31         A0 = 0.31 + 0.855 * (-0.009) = 0.302305
+ADVANTAGES = [0.302305, -0.009, 0.2]
+RAW_RETURN = 0.7  # MiniGrid's 1 - 0.9 * steps / max_steps; not derivable from the (bootstrapped) buffer rewards
+EXPECTED = {
+    "pvl": (0.302305 + 0.0 + 0.2) / 3,
+    "l1": (0.302305 + 0.009 + 0.2) / 3,
+    "maxmc": RAW_RETURN - (0.5 + 0.9 + 0.8) / 3,
+}
+SPACE = TinyLevelSpace()
+
+
+def _level(*cells: int) -> dict:
+    return {"cells": list(cells)}
+
+
+def _signals(ids, advantages, values, starts, last_dones, tasks) -> RolloutSignals:
+    adv = np.asarray(advantages, dtype=np.float64)
+    val = np.asarray(values, dtype=np.float64)
+    return RolloutSignals(
+        task_ids=np.asarray(ids, dtype=np.int64),
+        advantages=adv,
+        values=val,
+        returns=adv + val,
+        episode_starts=np.asarray(starts, dtype=np.float64),
+        last_dones=np.asarray(last_dones, dtype=bool),
+        tasks={t.id: t for t in tasks},
+    )
+
+
+def test_hand_computed_gae_matches_sb3() -> None:
+    space = gym.spaces.Box(0, 1, (1,))
+    buffer = RolloutBuffer(3, space, gym.spaces.Discrete(2), gae_lambda=LAM, gamma=GAMMA, n_envs=1)
+    for t in range(3):
+        buffer.add(np.zeros((1, 1)), np.zeros(1), np.array([REWARDS[t]]), np.array([t == 0]),
+                   torch.tensor([VALUES[t]]), torch.zeros(1))  # fmt: skip
+    buffer.compute_returns_and_advantage(torch.tensor([0.123]), np.array([True]))
+    np.testing.assert_allclose(buffer.advantages[:, 0], ADVANTAGES, atol=1e-6)
+
+
+@pytest.mark.parametrize("score", ["pvl", "l1", "maxmc"])
+def test_score_functions_on_a_hand_computed_episode(score: str) -> None:
+    teacher = make_teacher("plr", SPACE, seed=0, score=score, buffer_size=8)
+    task = teacher.sample()
+    teacher.update(EpisodeResult(task=task, episode_return=RAW_RETURN, length=3, success=True, env_index=0))
+    signals = _signals(
+        [[task.id]] * 3, [[a] for a in ADVANTAGES], [[v] for v in VALUES], [[1], [0], [0]], [True], [task]
+    )
+    teacher.update_rollout(signals)
+    assert len(teacher.buffer) == 1
+    assert teacher.buffer.scores[0] == pytest.approx(EXPECTED[score], abs=1e-9)
+    assert teacher.buffer.max_returns[0] == pytest.approx(RAW_RETURN)
+
+
+def test_episode_cut_by_the_rollout_end_is_scored_over_all_its_steps_once() -> None:
+    teacher = make_teacher("plr", SPACE, seed=0, score="l1", buffer_size=8)
+    task = teacher.sample()
+    first = _signals([[task.id]] * 2, [[1.0], [-2.0]], [[0.0], [0.0]], [[1], [0]], [False], [task])
+    teacher.update_rollout(first)
+    assert len(teacher.buffer) == 0, "an unfinished episode must not be scored yet"
+    teacher.update(EpisodeResult(task=task, episode_return=0.0, length=3, success=False, env_index=0))
+    nxt = teacher.sample()
+    second = _signals([[task.id], [nxt.id]], [[3.0], [100.0]], [[0.0], [0.0]], [[0], [1]], [False], [task, nxt])
+    teacher.update_rollout(second)
+    assert len(teacher.buffer) == 1
+    assert teacher.buffer.scores[0] == pytest.approx((1 + 2 + 3) / 3)
+
+
+def test_parallel_envs_on_one_level_are_combined_not_overwritten() -> None:
+    """facebookresearch/dcd#7: several actors replaying one level overwrote each other's score."""
+    teacher = make_teacher("plr", SPACE, seed=0, score="pvl", buffer_size=8)
+    a, b = teacher.sample(), teacher.sample()
+    same = Task(id=b.id, level=a.level, annotations=b.annotations)  # env 1 plays env 0's level
+    for t, env in ((a, 0), (same, 1)):
+        teacher.update(EpisodeResult(task=t, episode_return=0.0, length=1, success=False, env_index=env))
+    # env 0: 3 steps of advantage 1.0; env 1: 1 step of advantage 5.0 (then padding of a finished-elsewhere id)
+    ids = [[a.id, same.id], [a.id, same.id], [a.id, same.id]]
+    adv = [[1.0, 5.0], [1.0, 5.0], [1.0, 5.0]]
+    signals = _signals(ids, adv, np.zeros((3, 2)), [[1, 1], [0, 0], [0, 0]], [True, True], [a, same])
+    teacher.update_rollout(signals)
+    assert len(teacher.buffer) == 1
+    assert teacher.buffer.scores[0] == pytest.approx((3 * 1.0 + 3 * 5.0) / 6)
+
+
+# -- replay distribution in closed form ---------------------------------------------------------------------
+def test_rank_weights_closed_form() -> None:
+    p = replay_distribution(np.array([3.0, 1.0, 2.0]), np.zeros(3), 0, temperature=1.0, staleness_coef=0.0)
+    np.testing.assert_allclose(p, np.array([1, 1 / 3, 1 / 2]) / (11 / 6))
+    p = replay_distribution(np.array([3.0, 1.0, 2.0]), np.zeros(3), 0, temperature=0.5, staleness_coef=0.0)
+    np.testing.assert_allclose(p, np.array([1, 1 / 9, 1 / 4]) / (1 + 1 / 9 + 1 / 4))
+
+
+def test_ties_share_weight() -> None:
+    p = replay_distribution(np.array([1.0, 1.0, 0.0]), np.zeros(3), 0, temperature=1.0, staleness_coef=0.0)
+    np.testing.assert_allclose(p, [3 / 7, 3 / 7, 1 / 7])
+
+
+def test_small_temperature_is_greedy_without_overflow() -> None:
+    with np.errstate(all="raise"):
+        p = replay_distribution(np.array([0.2, 0.9, 0.5, 0.9]), np.zeros(4), 0, temperature=1e-4, staleness_coef=0.0)
+    np.testing.assert_allclose(p, [0, 0.5, 0, 0.5], atol=1e-12)
+
+
+def test_staleness_mixture_closed_form() -> None:
+    p = replay_distribution(np.array([2.0, 1.0]), np.array([8, 4]), 10, temperature=1.0, staleness_coef=0.3)
+    # P_S = [2/3, 1/3]; staleness [2, 6] -> P_C = [1/4, 3/4]
+    np.testing.assert_allclose(p, 0.7 * np.array([2 / 3, 1 / 3]) + 0.3 * np.array([0.25, 0.75]))
+
+
+def test_single_level_and_empty_buffer() -> None:
+    np.testing.assert_allclose(replay_distribution(np.array([-3.0]), np.array([5]), 5, 0.3, 0.3), [1.0])
+    with np.errstate(all="raise"):
+        assert replay_distribution(np.zeros(0), np.zeros(0), 0, 0.3, 0.3).shape == (0,)
+        # all levels sampled at this very clock: staleness is uniform, not 0/0
+        np.testing.assert_allclose(replay_distribution(np.zeros(2), np.array([4, 4]), 4, 0.3, 1.0), [0.5, 0.5])
+
+
+def test_empty_buffer_teacher_generates_new_levels() -> None:
+    teacher = make_teacher("robust_plr", SPACE, seed=0, replay_prob=1.0, min_fill=0.0, buffer_size=4)
+    assert not teacher.replay_ready()
+    assert teacher.replay_probabilities().shape == (0,)
+    assert teacher.sample().annotations["source"] == "new"
+
+
+def test_buffer_evicts_the_lowest_score_only_for_a_higher_one() -> None:
+    buffer = LevelBuffer(SPACE, capacity=2)
+    for cells, score in (((0, 0, 0, 0), 0.5), ((1, 0, 0, 0), 0.1)):
+        assert buffer.offer(SPACE.key(_level(*cells)), _level(*cells), score, 0.0, clock=0)
+    assert not buffer.offer(SPACE.key(_level(2, 0, 0, 0)), _level(2, 0, 0, 0), 0.1, 0.0, clock=1)
+    assert buffer.offer(SPACE.key(_level(3, 0, 0, 0)), _level(3, 0, 0, 0), 0.3, 0.0, clock=2)
+    assert sorted(lv["cells"][0] for lv in buffer.levels) == [0, 3]
+    assert buffer.evictions == 1
+    # an existing level is updated in place (no duplicate)
+    assert buffer.offer(SPACE.key(_level(3, 0, 0, 0)), _level(3, 0, 0, 0), 0.9, 0.0, clock=3)
+    assert len(buffer) == 2 and buffer.scores.max() == pytest.approx(0.9)
+
+
+def test_plr_bad_options_raise() -> None:
+    for bad in (dict(temperature=0.0), dict(staleness_coef=1.5), dict(replay_prob=-0.1), dict(buffer_size=0)):
+        with pytest.raises(ValueError):
+            make_teacher("plr", SPACE, **bad)
+    with pytest.raises(ValueError, match="score"):
+        make_teacher("plr", SPACE, score="entropy")
+
+
+# -- ACCEL ---------------------------------------------------------------------------------------------------
+def test_accel_mutates_each_replayed_episodes_own_level() -> None:
+    """facebookresearch/dcd#11: every edit cycle mutated the first replayed level only, copied to all envs."""
+    teacher = make_teacher("accel", SPACE, seed=3, buffer_size=8, min_fill=0.0, replay_prob=1.0)
+    parents = [_level(0, 0, 0, 0), _level(3, 3, 3, 3), _level(1, 2, 1, 2)]
+    for lv in parents:
+        teacher.buffer.offer(SPACE.key(lv), lv, 1.0, 0.0, clock=0)
+    tasks = [teacher.sample() for _ in range(3)]
+    assert all(t.annotations["source"] == "replay" for t in tasks)
+    for env, t in enumerate(tasks):
+        teacher.update(EpisodeResult(task=t, episode_return=0.0, length=2, success=False, env_index=env))
+    ids = [[t.id for t in tasks]] * 2
+    teacher.update_rollout(_signals(ids, np.ones((2, 3)), np.zeros((2, 3)), [[1] * 3, [0] * 3], [True] * 3, tasks))
+    children = [teacher.sample() for _ in range(3)]
+    assert all(c.annotations["source"] == "mutant" and c.annotations["n_mutations"] == 1 for c in children)
+    for t, child in zip(tasks, children, strict=True):
+        assert child.annotations["parent"] == level_digest(SPACE.key(t.level))
+        differing = sum(x != y for x, y in zip(child.level["cells"], t.level["cells"], strict=True))
+        assert differing <= 1, "a child is one edit away from its own parent"
+    # children are exploratory: no gradient on them under PLR⊥
+    cids = [[c.id for c in children]]
+    for env, c in enumerate(children):
+        teacher.update(EpisodeResult(task=c, episode_return=0.0, length=1, success=False, env_index=env))
+    teacher.update_rollout(_signals(cids, np.ones((1, 3)), np.zeros((1, 3)), [[1] * 3], [True] * 3, children))
+    assert not teacher.train_mask().any()
+
+
+# -- PLR⊥ with a real student ----------------------------------------------------------------------------------
+class LevelSpy(gym.Wrapper):
+    """Between TaskEnv and the maze: records, at every reset, whether the built maze is the task's level."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.log: list[bool | None] = []
+
+    def reset(self, **kwargs):
+        out = self.env.reset(**kwargs)
+        task = (kwargs.get("options") or {}).get("task")
+        self.log.append(None if task is None else self.env.unwrapped.level == dict(task.level))
+        return out
+
+
+def test_every_episode_of_a_replay_rollout_plays_the_teachers_level() -> None:
+    """facebookresearch/minimax#6: after the first episode of a rollout, envs auto-reset to random levels."""
+    spies: list[LevelSpy] = []
+
+    def make() -> TaskEnv:
+        spies.append(LevelSpy(gym.make("Curricula/Maze-v0")))
+        return TaskEnv(spies[-1])
+
+    venv = DummyVecEnv([make, make])
+    space = venv.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
+    teacher = make_teacher("robust_plr", space, seed=0, buffer_size=4, min_fill=0.0, replay_prob=1.0)
+    for corner in range(4):  # easy levels (the goal right in front of the agent): many episodes per rollout
+        walls = [["."] * space.size for _ in range(space.size)]
+        walls[(corner // 2) * (space.size - 1)][(corner % 2) * (space.size - 1)] = "#"
+        level = {
+            "size": space.size,
+            "walls": ["".join(r) for r in walls],
+            "agent": [1, 1],
+            "agent_dir": 0,
+            "goal": [2, 1],
+        }
+        teacher.buffer.offer(space.key(level), level, 1.0, 0.0, clock=0)
+    heard: list[Task] = []
+    original_update, original_rollout = teacher.update, teacher.update_rollout
+    rollouts: list[RolloutSignals] = []
+    teacher.update = lambda result: (heard.append(result.task), original_update(result))[1]  # type: ignore[method-assign]
+    teacher.update_rollout = lambda sig: (rollouts.append(sig), original_rollout(sig))[1]  # type: ignore[method-assign]
+    masks: list[np.ndarray] = []
+    student = make_robust_student(venv, lambda: masks.append(teacher.train_mask()) or masks[-1], n_steps=128)
+    student.learn(1024, callback=CurriculumCallback(teacher))
+    # 2 rollouts of 256 steps: an env with >= 3 episodes played two in one rollout
+    assert any(
+        sum(1 for seg in signals.segments() if seg[0] == env and seg[4]) >= 2 for signals in rollouts for env in (0, 1)
+    ), "some env finished two episodes within one rollout"
+    assert all(t.annotations["source"] == "replay" for t in heard)
+    played = [ok for spy in spies for ok in spy.log if ok is not None]
+    assert played and all(played), "an env played a level other than its task's"
+    assert masks and all(m.all() for m in masks), "every step of a replay-only run is trainable"
+    assert student.updates_skipped == 0 and student.updates_done == 4
+
+
+def _tiny_maze_student(mask_fn) -> RobustPPO:
+    venv = DummyVecEnv([lambda: TaskEnv(gym.make("Curricula/Maze-v0"), frozen_task=Task(id=0, level=_CORRIDOR))])
+    return make_robust_student(venv, mask_fn, n_steps=16, batch_size=8, n_epochs=1, policy="MlpPolicy")
+
+
+_CORRIDOR = {"size": 3, "walls": ["...", "###", "###"], "agent": [0, 0], "agent_dir": 0, "goal": [2, 0]}
+
+
+def test_robust_ppo_skips_fully_exploratory_rollouts() -> None:
+    student = _tiny_maze_student(lambda: np.zeros((16, 1), dtype=bool))
+    before = [p.detach().clone() for p in student.policy.parameters()]
+    student.learn(32)
+    assert student.num_timesteps == 32, "env steps still advance"
+    assert student.updates_skipped == 2 and student.updates_done == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, student.policy.parameters(), strict=True))
+    trained = _tiny_maze_student(None)
+    before = [p.detach().clone() for p in trained.policy.parameters()]
+    trained.learn(16)
+    assert not all(torch.equal(a, b) for a, b in zip(before, trained.policy.parameters(), strict=True))
+
+
+def test_restricted_buffer_keeps_exactly_the_masked_steps() -> None:
+    buffer = RolloutBuffer(4, gym.spaces.Box(0, 1, (2,)), gym.spaces.Discrete(3), n_envs=2)
+    for t in range(4):
+        buffer.add(np.full((2, 2), t), np.array([t, t]), np.zeros(2), np.zeros(2), torch.tensor([t, 10.0 + t]),
+                   torch.zeros(2))  # fmt: skip
+    buffer.advantages = np.arange(8, dtype=np.float32).reshape(4, 2)
+    mask = np.array([[True, False], [False, True], [True, True], [False, False]])
+    kept = restrict_buffer(buffer, mask)
+    assert kept.buffer_size == 4 and kept.n_envs == 1 and kept.full
+    np.testing.assert_array_equal(kept.values[:, 0], [0.0, 11.0, 2.0, 12.0])
+    np.testing.assert_array_equal(kept.advantages[:, 0], [0, 3, 4, 5])
+    (batch,) = list(kept.get(batch_size=None))
+    assert batch.observations.shape == (4, 2)
+    with pytest.raises(ValueError, match="shape"):
+        restrict_buffer(buffer, np.ones((4, 3), dtype=bool))
