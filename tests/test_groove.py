@@ -1,0 +1,115 @@
+"""GROOVE: algorithmic regret from cached reference returns, the fallback, deterministic collection, state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import envs  # noqa: F401
+import teachers  # noqa: F401
+from agents.reference import ReferenceConfig, ReferencePool, train_reference
+from curricula import EpisodeResult, Teacher, make_teacher
+from curricula.serialization import load_state, save_state
+from curricula.testing import TinyLevelSpace
+from envs.maze import MazeLevelSpace
+from teachers.groove import GrooveTeacher
+
+TINY_REFERENCE = dict(reference_budget=64, reference_eval_episodes=1, reference_mode="inline")
+
+
+def _play(teacher: Teacher, episodes: int, length: int = 10) -> list[str]:
+    """Sample and report ``episodes`` episodes; the 'student' returns 1 on levels whose first cell is 0."""
+    out = []
+    for _ in range(episodes):
+        task = teacher.sample()
+        level = task.level
+        ret = float(level["cells"][0] == 0) if "cells" in level else float(level["agent"][0] % 2)
+        teacher.update(EpisodeResult(task=task, episode_return=ret, length=length, success=ret > 0))
+        out.append(task.dumps())
+    return out
+
+
+def test_fallback_without_reference_is_minus_the_student_return_ewa() -> None:
+    teacher = make_teacher("groove", TinyLevelSpace(), seed=0, buffer_size=8, return_smoothing=0.5)
+    assert isinstance(teacher, GrooveTeacher) and teacher.pool is None
+    task = teacher.sample()
+    key = teacher.space.key(task.level)
+    for ret, expected in ((1.0, 1.0), (0.0, 0.5), (0.0, 0.25)):
+        teacher.update(EpisodeResult(task=task, episode_return=ret, length=5, success=False))
+        assert teacher.regret(key) == pytest.approx(-expected)
+        assert teacher.buffer.scores[teacher.buffer.slot(key)] == pytest.approx(-expected)
+    assert teacher.scalars()["reference_step_fraction"] == 0.0
+
+
+def test_reference_jobs_run_at_the_stated_rate_and_land_at_a_fixed_lag() -> None:
+    space = MazeLevelSpace(size=3, max_walls=2)
+    teacher = make_teacher(
+        "groove", space, seed=1, buffer_size=8, reference_interval=50, reference_lag=30, **TINY_REFERENCE
+    )
+    assert isinstance(teacher, GrooveTeacher) and teacher.env_id == "Curricula/Maze-v0"
+    _play(teacher, 4)  # 40 student steps: no job yet
+    assert teacher.scalars()["reference_pending"] == 0
+    _play(teacher, 1)  # 50 steps: one job submitted, due at step 80
+    assert teacher.scalars()["reference_pending"] == 1 and teacher.scalars()["reference_levels"] == 0
+    _play(teacher, 2)  # 70 steps: still pending
+    assert teacher.scalars()["reference_levels"] == 0
+    _play(teacher, 1)  # 80 steps: collected
+    scalars = teacher.scalars()
+    assert scalars["reference_levels"] == 1 and scalars["reference_pending"] == 0
+    assert scalars["reference_env_steps"] >= 64
+    (key, ref), *_ = teacher._reference.items()
+    slot = teacher.buffer.slot(key)
+    assert slot is not None
+    assert teacher.buffer.scores[slot] == pytest.approx(ref - teacher._student_return[key])
+    # the fallback of the other levels is now the mean known reference return
+    other = next(k for k in teacher._student_return if k != key)
+    assert teacher.reference_estimate(other) == pytest.approx(ref)
+
+
+def test_same_seed_same_feedback_same_samples_with_references() -> None:
+    space = MazeLevelSpace(size=3, max_walls=2)
+    kwargs = dict(buffer_size=6, min_fill=0.5, reference_interval=40, **TINY_REFERENCE)
+    a = make_teacher("groove", space, seed=3, **kwargs)
+    b = make_teacher("groove", space, seed=3, **kwargs)
+    assert _play(a, 40) == _play(b, 40)
+    assert a._reference == b._reference and len(a._reference) > 0
+
+
+def test_state_round_trip_with_a_pending_job(tmp_path: Path) -> None:
+    space = MazeLevelSpace(size=3, max_walls=2)
+    kwargs = dict(buffer_size=6, min_fill=0.5, reference_interval=40, reference_lag=35, **TINY_REFERENCE)
+    original = make_teacher("groove", space, seed=4, **kwargs)
+    _play(original, 9)  # job submitted at step 40, due at 75: pending now
+    assert original.scalars()["reference_pending"] == 1
+    save_state(tmp_path / "groove.npz", original.state_dict())
+    restored = make_teacher("groove", space, seed=0, **kwargs)
+    restored.load_state_dict(load_state(tmp_path / "groove.npz"))
+    assert _play(restored, 30) == _play(original, 30)
+    assert restored._reference == original._reference
+
+
+def test_worker_process_gives_the_inline_value() -> None:
+    config = ReferenceConfig("Curricula/Maze-v0", budget=32, eval_episodes=1)
+    space = MazeLevelSpace(size=3, max_walls=2)
+    level = space.generate(np.random.default_rng(0))
+    key = space.key(level)
+    pool = ReferencePool(config, mode="process")
+    try:
+        remote = pool.submit(level, key).result(timeout=120)
+    finally:
+        pool.close()
+    local = train_reference(config, level, key)
+    assert remote["return"] == local["return"] and remote["env_steps"] == local["env_steps"]
+
+
+def test_groove_bad_options_raise() -> None:
+    with pytest.raises(ValueError, match="reference_interval"):
+        make_teacher("groove", TinyLevelSpace(), reference_interval=0)
+    with pytest.raises(ValueError, match="return_smoothing"):
+        make_teacher("groove", TinyLevelSpace(), return_smoothing=0.0)
+    with pytest.raises(ValueError, match="mode"):
+        ReferencePool(ReferenceConfig("Curricula/Maze-v0"), mode="cluster")
+    with pytest.raises(ValueError, match="budget"):
+        ReferenceConfig("Curricula/Maze-v0", budget=0)
