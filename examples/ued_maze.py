@@ -184,7 +184,7 @@ def plot_solve_rates(records: list[dict[str, Any]], path: str | Path, title: str
 
     methods = [m for m in METHODS if any(r["method"] == m for r in records)]
     mazes = [*records[0]["per_maze"], "mean"]
-    fig, ax = plt.subplots(figsize=(max(8.0, 1.1 * len(mazes) * len(methods) / 2), 4.0))
+    fig, ax = plt.subplots(figsize=(min(12.0, 2.0 + 1.2 * len(mazes)), 4.0))
     width = 0.8 / len(methods)
     for k, method in enumerate(methods):
         rows = [r for r in records if r["method"] == method]
