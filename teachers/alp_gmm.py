@@ -570,15 +570,24 @@ class _ALPGMMBase(GMMTeacher):
 
     n_extra = 1
 
-    def __init__(self, space: TaskSpace, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(self, space: TaskSpace, seed: int = 0, alp_memory: int | None = None, **kwargs: Any) -> None:
         super().__init__(space, seed, **kwargs)
+        if alp_memory is not None and alp_memory <= MIN_HISTORY_FOR_ALP:
+            raise ValueError(f"alp_memory must be None or > {MIN_HISTORY_FOR_ALP}, got {alp_memory}")
+        self.alp_memory = alp_memory
         self.alps = GrowingArray(1)
         self._nn = NearestNeighbour(self.tasks.width)
+
+    def _nearest(self, task: np.ndarray) -> int:
+        if self.alp_memory is None:
+            return self._nn.query(task)
+        recent = self.tasks.view[-self.alp_memory :]
+        return self.tasks.size - len(recent) + int(np.argmin(np.sum((recent - task) ** 2, axis=1)))
 
     def _record(self, task: np.ndarray, ret: float) -> None:
         # 1-NN query before the task is stored: a task is never its own neighbour (an identical earlier one can be).
         if len(self._nn) > MIN_HISTORY_FOR_ALP:
-            alp = abs(ret - float(self.returns.view[self._nn.query(task), 0]))
+            alp = abs(ret - float(self.returns.view[self._nearest(task), 0]))
         else:
             alp = 0.0
         self.alps.append(np.array([alp]))

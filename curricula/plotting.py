@@ -1,0 +1,149 @@
+"""Plots of what a teacher does on a 2-D parameter space, saved as PNGs into a run directory.
+
+* :func:`plot_sampling_density` — where the tasks went, one 2-D histogram per period of training;
+* :func:`plot_gmm` — the fitted mixture's task marginals as 2-sigma ellipses coloured by each component's
+  learning progress, over the most recent tasks;
+* :func:`save_teacher_plots` — both, named by episode count (what examples call every N episodes).
+
+Teachers are read through :class:`GMMView` (``task_history`` and ``gmm_in_task_units``, as ALP-GMM and
+Covar-GMM provide), so the core does not import any teacher. Numbers for TensorBoard come from
+``Teacher.scalars()``, which the curriculum callback logs at every rollout end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: never open a window (headless machines, worker processes)
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Ellipse
+
+from curricula.spaces import ParameterSpace
+
+
+class TaskHistory(Protocol):
+    """A teacher that can list the tasks it heard back, in raw units, shape (n, d)."""
+
+    def task_history(self) -> np.ndarray: ...
+
+
+class GMMView(TaskHistory, Protocol):
+    """A teacher with a Gaussian mixture over tasks (means (k, d), covariances (k, d, d), LP (k,)) or None."""
+
+    def gmm_in_task_units(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None: ...
+
+
+def _check_2d(space: ParameterSpace) -> None:
+    if space.ndim != 2:
+        raise ValueError(f"these plots are for 2-D spaces; {space} has {space.ndim} dimensions")
+
+
+def _frame(ax: plt.Axes, space: ParameterSpace) -> None:
+    ax.set_xlim(space.low[0], space.high[0])
+    ax.set_ylim(space.low[1], space.high[1])
+    ax.set_xlabel(space.names[0])
+    ax.set_ylabel(space.names[1])
+
+
+def plot_sampling_density(
+    tasks: np.ndarray, space: ParameterSpace, path: str | Path, periods: int = 4, bins: int = 20
+) -> Path:
+    """Histogram the tasks of each of ``periods`` consecutive slices of training into one PNG.
+
+    :param tasks: tasks in raw units, oldest first, shape (n, 2)
+    :param space: the 2-D space
+    :param path: output PNG
+    :param periods: number of panels (consecutive, equal-size slices of the history)
+    :param bins: histogram bins per dimension
+    """
+    _check_2d(space)
+    tasks = np.asarray(tasks, dtype=np.float64).reshape(-1, 2)
+    periods = max(1, min(periods, len(tasks))) if len(tasks) else 1
+    fig, axes = plt.subplots(1, periods, figsize=(3.2 * periods, 3.0), squeeze=False)
+    edges = [np.linspace(space.low[i], space.high[i], bins + 1) for i in range(2)]
+    for ax, chunk, index in zip(axes[0], np.array_split(tasks, periods), range(periods), strict=True):
+        hist = np.histogram2d(chunk[:, 0], chunk[:, 1], bins=edges)[0]
+        ax.imshow(
+            hist.T,
+            origin="lower",
+            aspect="auto",
+            extent=(space.low[0], space.high[0], space.low[1], space.high[1]),
+            cmap="magma",
+        )
+        start = index * len(tasks) // periods
+        ax.set_title(f"episodes {start}–{start + len(chunk)}", fontsize=9)
+        _frame(ax, space)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def plot_gmm(teacher: GMMView, space: ParameterSpace, path: str | Path, recent: int = 500) -> Path:
+    """The current mixture as 2-sigma ellipses coloured by learning progress, over the last ``recent`` tasks.
+
+    :param teacher: a teacher exposing :class:`GMMView`
+    :param space: the 2-D space
+    :param path: output PNG
+    :param recent: how many of the latest tasks to scatter
+    """
+    _check_2d(space)
+    fig, ax = plt.subplots(figsize=(4.6, 3.8))
+    history = teacher.task_history()
+    if len(history):
+        tail = history[-recent:]
+        ax.scatter(tail[:, 0], tail[:, 1], s=3, c="0.6", alpha=0.6, linewidths=0)
+    gmm = teacher.gmm_in_task_units()
+    if gmm is not None:
+        means, covs, lp = gmm
+        top = float(lp.max()) if lp.size and lp.max() > 0 else 1.0
+        cmap = plt.get_cmap("viridis")
+        for mean, cov, value in zip(means, covs, lp, strict=True):
+            vals, vecs = np.linalg.eigh(cov[:2, :2])
+            vals = np.clip(vals, 0.0, None)
+            angle = float(np.degrees(np.arctan2(vecs[1, -1], vecs[0, -1])))
+            width, height = 2 * 2.0 * np.sqrt(vals[-1]), 2 * 2.0 * np.sqrt(vals[0])
+            ax.add_patch(
+                Ellipse(
+                    (float(mean[0]), float(mean[1])),
+                    width,
+                    height,
+                    angle=angle,
+                    facecolor=cmap(float(value) / top),
+                    alpha=0.45,
+                    edgecolor="k",
+                    linewidth=0.6,
+                )
+            )
+        mappable = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0.0, top))
+        fig.colorbar(mappable, ax=ax, label="learning progress")
+    ax.set_title(f"{type(teacher).__name__}: {0 if gmm is None else len(gmm[2])} components", fontsize=9)
+    _frame(ax, space)
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def save_teacher_plots(teacher: TaskHistory, space: ParameterSpace, run_dir: str | Path, episode: int) -> list[Path]:
+    """Write ``density_<episode>.png`` (and ``gmm_<episode>.png`` for mixture teachers) under ``run_dir/plots``.
+
+    :param teacher: any teacher with ``task_history()``; mixture teachers also get their ellipses drawn
+    :param space: the 2-D space
+    :param run_dir: the run directory
+    :param episode: episode count used in the file names
+    """
+    folder = Path(run_dir) / "plots"
+    paths = [plot_sampling_density(teacher.task_history(), space, folder / f"density_{episode:08d}.png")]
+    if hasattr(teacher, "gmm_in_task_units"):
+        paths.append(plot_gmm(teacher, space, folder / f"gmm_{episode:08d}.png"))  # type: ignore[arg-type]
+    return paths
