@@ -131,7 +131,7 @@ class GrooveTeacher(LevelReplayTeacher):
         if not self._offer(level, self.regret(key), ret):
             del self._student_return[key]
         if len(self._student_return) > 2 * self.buffer.capacity:
-            alive = {self.space.key(lv) for lv in self.buffer.levels}
+            alive = self.buffer.keys()
             self._student_return = {k: v for k, v in self._student_return.items() if k in alive}
         self._submit_due_jobs()
         self._collect_due_jobs()
@@ -145,8 +145,8 @@ class GrooveTeacher(LevelReplayTeacher):
             busy = {job[0] for job in self._pending}
             candidates = [
                 (-float(self.buffer.scores[slot]), slot)
-                for slot, level in enumerate(self.buffer.levels)
-                if (key := self.space.key(level)) not in self._reference and key not in busy
+                for key in self.buffer.keys() - busy - self._reference.keys()
+                if (slot := self.buffer.slot(key)) is not None
             ]
             if not candidates:
                 continue

@@ -137,6 +137,10 @@ class LevelBuffer:
     def slot(self, key: str) -> int | None:
         return self._slots.get(key)
 
+    def keys(self) -> set[str]:
+        """The keys of the levels in the buffer."""
+        return set(self._slots)
+
     def offer(self, key: str, level: Mapping[str, Any], score: float, max_return: float, clock: int) -> bool:
         """Insert or update a level; returns whether it is in the buffer afterwards."""
         slot = self._slots.get(key)
@@ -454,7 +458,7 @@ class ACCELTeacher(_RolloutScoredTeacher):
             self._depth[self.space.key(child)] = depth
         del self._queued[: max(0, len(self._queued) - self.max_queued)]
         # Lineage is kept for levels still in the buffer or queued; the rest is forgotten.
-        alive = {self.space.key(level) for level in self.buffer.levels} | {self.space.key(q) for q, _ in self._queued}
+        alive = self.buffer.keys() | {self.space.key(q) for q, _ in self._queued}
         self._depth = {k: d for k, d in self._depth.items() if k in alive}
 
     def _lineage_depth(self, key: str) -> int:
