@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from agents.reference import ReferenceConfig, ReferencePool
 from curricula.spaces import TaskSpace
 from curricula.task import EpisodeResult
 from curricula.teacher import register_teacher
 from teachers.plr import LevelReplayTeacher
+
+if TYPE_CHECKING:
+    from agents.reference import ReferenceConfig, ReferencePool
 
 
 @register_teacher("groove")
@@ -87,6 +89,9 @@ class GrooveTeacher(LevelReplayTeacher):
         self.config: ReferenceConfig | None = None
         self.pool: ReferencePool | None = None
         if self.env_id is not None:
+            # Imported here: the teachers package stays independent of agents/ unless a reference agent is needed.
+            from agents.reference import ReferenceConfig, ReferencePool
+
             self.config = ReferenceConfig(
                 env_id=self.env_id,
                 algo=reference_algo,
