@@ -256,7 +256,7 @@ class LevelReplayTeacher(Teacher):
         elif self.replay_ready() and self.rng.random() < self.replay_prob:
             slot = int(self.rng.choice(len(self.buffer), p=self.replay_probabilities()))
             self.buffer.last_sampled[slot] = self.tasks_sampled
-            level, annotations = self.buffer.levels[slot], {"source": SOURCE_REPLAY}
+            level, annotations = dict(self.buffer.levels[slot]), {"source": SOURCE_REPLAY}
         else:
             level, annotations = self.space.generate(self.rng), {"source": SOURCE_NEW}
         self.counts[annotations["source"]] += 1
