@@ -22,7 +22,9 @@ $(STAMP): pyproject.toml Makefile
 
 # Builds/installs the embedded LLM server and its model (see docs/llm.md).
 llm-setup:
-	@true
+	CMAKE_ARGS="$${CURRICULA_LLM_CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF}" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+		$(PY) -m pip install -q "llama-cpp-python[server]==0.3.36"
+	$(PY) -m curricula.llm.cli prepare
 
 demo: setup
 	$(PY) examples/quickstart.py
