@@ -61,6 +61,30 @@ def test_faithful_works_in_raw_units_improved_in_unit_cube() -> None:
     assert improved.alps.view[-1, 0] == pytest.approx(0.4)
 
 
+def test_alp_memory_compares_with_recent_tasks_only() -> None:
+    # (1, 3) was played long ago with return 0; since then 6 tasks elsewhere returned 0.5
+    setup = [(1.0, 3.0)] + [(3.0, 0.0)] * 6
+    returns = [0.0] + [0.5] * 6
+    whole, recent = ALPGMMTeacher(STUMP, alp_memory=None), ALPGMMTeacher(STUMP, alp_memory=6)
+    for teacher in (whole, recent):
+        _feed(teacher, setup, returns)
+        _feed(teacher, [(1.0, 3.0)], [1.0])
+    assert whole.alps.view[-1, 0] == pytest.approx(1.0), "whole history: the old visit of the same task"
+    assert recent.alps.view[-1, 0] == pytest.approx(0.5), "memory 6: the nearest of the last 6 tasks"
+    with pytest.raises(ValueError, match="alp_memory"):
+        ALPGMMTeacher(STUMP, alp_memory=3)
+
+
+def test_local_k_search_tries_neighbours_of_the_current_k() -> None:
+    teacher = ALPGMMTeacher(STUMP, seed=0, fit_rate=30, potential_ks=[2, 3, 4, 5, 6], local_k_search=True)
+    assert teacher._candidate_ks() == (2, 3, 4, 5, 6), "no mixture yet: full search"
+    _run(teacher, 60)
+    k = teacher.gmm.k
+    assert set(teacher._candidate_ks()) == {c for c in (k - 1, k, k + 1) if 2 <= c <= 6}
+    teacher.fits = 10
+    assert teacher._candidate_ks() == (2, 3, 4, 5, 6), "every tenth fit searches all k"
+
+
 def test_nearest_neighbour_matches_brute_force_across_tree_rebuilds() -> None:
     rng = np.random.default_rng(0)
     nn = NearestNeighbour(3, buffer_size=50)
