@@ -687,19 +687,23 @@ ALP_GMM_IMPROVED: dict[str, Any] = {
     "integer_reg_covar": 1e-3,
     "integer_jitter": True,
     "resample_outside": True,
+    "init_params": "k-means++",
+    "local_k_search": True,
 }
 
 
 @register_teacher("alp_gmm")
 class ALPGMMTeacher(_ALPGMMBase):
-    """ALP-GMM, improved: unit-cube tasks, [0, 1] returns, integer dims relaxed, ALP rescaled, cheaper refits.
+    """ALP-GMM, improved: ALP against recent tasks, unit-cube tasks, [0, 1] returns, integer dims relaxed, cheaper
+    refits. The fit schedule and sampler are the faithful ones.
 
     :param space: a :class:`~curricula.spaces.ParameterSpace`
     :param seed: RNG seed
-    :param return_bounds: the env's return bounds (mapped to [0, 1]); without them returns are divided by their
-        running range
-    :param alp_scale: rescale the ALP column to [0, 1] by its window maximum before fitting, so the mixture
-        separates progress levels and not only positions
+    :param return_bounds: the env's return bounds (mapped to [0, 1]); without them ALPs are divided by the
+        observed return range
+    :param alp_memory: ALP compares a task with the nearest of this many most recent tasks; ``"window"`` (default)
+        uses the fit window, ``None`` the whole history (the reference)
+    :param alp_scale: rescale the ALP column to [0, 1] by its window maximum before fitting
     :param kwargs: overrides of :class:`GMMTeacher` options
     """
 
@@ -708,11 +712,17 @@ class ALPGMMTeacher(_ALPGMMBase):
         space: TaskSpace,
         seed: int = 0,
         return_bounds: tuple[float, float] | None = None,
-        alp_scale: bool = True,
+        alp_memory: int | str | None = "window",
+        alp_scale: bool = False,
         **kwargs: Any,
     ) -> None:
         self.alp_scale = bool(alp_scale)
-        super().__init__(space, seed, return_bounds=return_bounds, **{**ALP_GMM_IMPROVED, **kwargs})
+        options = {**ALP_GMM_IMPROVED, **kwargs}
+        if alp_memory == "window":
+            alp_memory = int(options.get("fit_window") or options["fit_rate"])
+        if isinstance(alp_memory, str):
+            raise ValueError(f"alp_memory must be an int, None or 'window', got {alp_memory!r}")
+        super().__init__(space, seed, return_bounds=return_bounds, alp_memory=alp_memory, **options)
 
     def alp_column(self) -> np.ndarray:
         column = super().alp_column() / self.return_range()

@@ -59,3 +59,36 @@ def test_extra_dims_are_ignored_but_checked() -> None:
         student.play(np.array([0.0, 0.0, 1.5, 0.0]))
     with pytest.raises(ValueError, match="4 values"):
         student.play(np.array([0.0, 0.0]))
+
+
+def test_privileged_oracle_masters_the_toy_space_near_the_lower_bound() -> None:
+    import teachers  # noqa: F401
+    from curricula import EpisodeResult, make_teacher
+
+    student = ToyStudent(n_bins=5)
+    oracle = make_teacher("oracle", student.space, seed=0, student=student)
+    # 25 cells x 76 visits = 1900 episodes at best; the frontier oracle wastes nothing
+    for _ in range(1900):
+        task = oracle.sample()
+        ret = student.play(student.space.to_vector(task.params))
+        oracle.update(EpisodeResult(task=task, episode_return=ret, length=1, success=False))
+    assert student.score() == 100.0
+
+
+def test_sliding_window_oracle_moves_only_on_high_returns() -> None:
+    import teachers  # noqa: F401
+    from curricula import EpisodeResult, make_teacher
+    from envs.stump_tracks import STUMP_TRACKS_SPACE
+    from teachers.oracle import STUMP_TRACKS_ORACLE
+
+    oracle = make_teacher("oracle", STUMP_TRACKS_SPACE, seed=0, **STUMP_TRACKS_ORACLE)
+    first = [oracle.sample() for _ in range(50)]
+    assert all(t.params["stump_height"] <= 0.5 and t.params["obstacle_spacing"] >= 5.0 for t in first)
+    for task in first:
+        oracle.update(EpisodeResult(task=task, episode_return=100.0, length=1, success=False))
+    assert oracle.moves == 0
+    batch = [oracle.sample() for _ in range(50)]
+    for task in batch:
+        oracle.update(EpisodeResult(task=task, episode_return=300.0, length=1, success=True))
+    assert oracle.moves == 1
+    np.testing.assert_allclose(oracle.window_low, [0.1 / 3.0, 1.0 - 1.0 / 6.0 - 0.2 / 6.0])
