@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from ued_maze import METHODS, plot_solve_rates, run
+from ued_maze import ALL_METHODS, METHODS, plot_solve_rates, run
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Per method: mean/std over seeds of the solve rates and costs."""
     out: dict[str, Any] = {}
-    for method in METHODS:
+    for method in ALL_METHODS:
         rows = [r for r in records if r["method"] == method]
         if not rows:
             continue
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny budget, one seed, < 60 s")
     parser.add_argument("--steps", type=int, default=200_000, help="student env steps per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=ALL_METHODS)
     parser.add_argument("--out", default="runs/ued_small", help="folder for records.jsonl and solve_rates.png")
     args = parser.parse_args()
     steps, seeds, eval_episodes = (4096, [0], 2) if args.quick else (args.steps, args.seeds, 10)

@@ -8,7 +8,8 @@ Each method trains a PPO student (MLP over the 7x7x3 view, 8 envs) on ``Curricul
 * ``dr``: uniform random levels (domain randomization), plain PPO;
 * ``robust_plr``: PLR⊥ with :class:`agents.robust_ppo.RobustPPO` (no gradient on new levels);
 * ``accel``: ACCEL (PLR⊥ + mutations of replayed levels), RobustPPO;
-* ``groove``: level replay scored by algorithmic regret against a cached A2C reference, plain PPO.
+* ``groove``: level replay scored by algorithmic regret against a cached A2C reference, plain PPO;
+* ``plr`` (not in the default set): PLR with gradients on every level, plain PPO.
 
     python examples/ued_maze.py                       # 100k steps per method, one seed: a few minutes on 2 cores
     python examples/ued_maze.py --steps 300000 --methods dr accel --out runs/ued.png
@@ -41,6 +42,8 @@ from teachers.plr import ACCEL_REPLAY_PROB, PRESETS, LevelReplayTeacher
 
 ENV_ID = "Curricula/Maze-v0"
 METHODS = ("dr", "robust_plr", "accel", "groove")
+#: also runnable: ``plr`` (PLR with gradients on every level), to separate prioritization from PLR⊥'s masking
+ALL_METHODS = (*METHODS, "plr")
 #: GROOVE's reference agent at CPU scale: A2C for 2048 steps per level, one job per 4096 student steps
 GROOVE_CPU = dict(reference_budget=2048, reference_interval=4096)
 
@@ -93,8 +96,8 @@ def build(
     :param overrides: teacher options applied over the preset (not to DR); GROOVE's ``reference_*`` options are
         dropped for the other teachers
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in ALL_METHODS:
+        raise ValueError(f"method must be one of {ALL_METHODS}, got {method!r}")
     student_kwargs: dict[str, Any] = dict(seed=seed, policy="MlpPolicy", device="cpu")
     if method == "dr":
         teacher = make_teacher("random", space, seed=seed)
@@ -107,12 +110,11 @@ def build(
     options.update(overrides or {})
     if method != "groove":
         options = {k: v for k, v in options.items() if not k.startswith("reference_")}
-    if method == "groove":
-        teacher = make_teacher("groove", space, seed=seed, **options)
-        return teacher, make_student("ppo", venv, **student_kwargs)
     teacher = make_teacher(method, space, seed=seed, **options)
     assert isinstance(teacher, LevelReplayTeacher)
-    return teacher, make_robust_student(venv, teacher.train_mask, **student_kwargs)
+    if teacher.robust:
+        return teacher, make_robust_student(venv, teacher.train_mask, **student_kwargs)
+    return teacher, make_student("ppo", venv, **student_kwargs)
 
 
 def in_distribution_test_set(space: MazeLevelSpace, n: int = 50, seed: int = 12345) -> TestSet:
@@ -182,7 +184,7 @@ def plot_solve_rates(records: list[dict[str, Any]], path: str | Path, title: str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    methods = [m for m in METHODS if any(r["method"] == m for r in records)]
+    methods = [m for m in ALL_METHODS if any(r["method"] == m for r in records)]
     mazes = [*records[0]["per_maze"], "mean"]
     fig, ax = plt.subplots(figsize=(min(12.0, 2.0 + 1.2 * len(mazes)), 4.0))
     width = 0.8 / len(methods)
@@ -208,7 +210,7 @@ def plot_solve_rates(records: list[dict[str, Any]], path: str | Path, title: str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=ALL_METHODS)
     parser.add_argument("--steps", type=int, default=100_000, help="env steps of training per method")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-envs", type=int, default=8)
