@@ -179,20 +179,85 @@ def _safe_cholesky(cov: np.ndarray) -> np.ndarray:
         return vecs * np.sqrt(np.clip(vals, 0.0, None))
 
 
-def information_criterion(gmm: GaussianMixture, data: np.ndarray, criterion: str) -> float:
+def information_criterion(log_likelihood: float, n_params: int, n: int, criterion: str) -> float:
     """AIC, BIC or AICc of a fitted mixture (AICc counts the parameters of the fitted D-dim data, not d).
 
-    :param gmm: fitted mixture
-    :param data: the data it was fitted on
+    :param log_likelihood: total log-likelihood of the fit data
+    :param n_params: free parameters of the mixture
+    :param n: number of data points
     :param criterion: ``"aic"``, ``"bic"`` or ``"aicc"``
     """
-    if criterion == "aic":
-        return float(gmm.aic(data))
     if criterion == "bic":
-        return float(gmm.bic(data))
-    n, n_params = len(data), float(gmm._n_parameters())
-    correction = 2.0 * n_params * (n_params + 1.0) / max(n - n_params - 1.0, 1.0)
-    return float(gmm.aic(data)) + correction
+        return -2.0 * log_likelihood + n_params * float(np.log(n))
+    aic = -2.0 * log_likelihood + 2.0 * n_params
+    if criterion == "aic":
+        return aic
+    return aic + 2.0 * n_params * (n_params + 1.0) / max(n - n_params - 1.0, 1.0)
+
+
+def gmm_n_parameters(k: int, dim: int) -> int:
+    """Free parameters of a full-covariance mixture (as sklearn counts them)."""
+    return k * dim * (dim + 1) // 2 + k * dim + k - 1
+
+
+def _gaussian_log_prob(data: np.ndarray, weights: np.ndarray, means: np.ndarray, chol: np.ndarray) -> np.ndarray:
+    """log(w_j N(x_i | mu_j, L_j L_j^T)) for all components at once, shape (k, n)."""
+    dim = data.shape[1]
+    inv_chol = np.linalg.inv(chol)
+    y = (data[None, :, :] - means[:, None, :]) @ inv_chol.transpose(0, 2, 1)
+    log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    maha = np.sum(y * y, axis=2)
+    return -0.5 * (dim * np.log(2.0 * np.pi) + maha + log_det[:, None]) + np.log(weights)[:, None]
+
+
+def _m_step(data: np.ndarray, resp: np.ndarray, reg_covar: float) -> tuple[np.ndarray, ...]:
+    nk = resp.sum(axis=0) + 10.0 * np.finfo(np.float64).eps
+    means = (resp.T @ data) / nk[:, None]
+    diff = data[None, :, :] - means[:, None, :]
+    covs = (diff * resp.T[:, :, None]).transpose(0, 2, 1) @ diff / nk[:, None, None]
+    covs += reg_covar * np.eye(data.shape[1])[None]
+    return nk / len(data), means, covs
+
+
+def _batched_cholesky(covs: np.ndarray) -> np.ndarray:
+    try:
+        return np.linalg.cholesky(covs)
+    except np.linalg.LinAlgError:
+        return np.stack([_safe_cholesky(c) + 1e-12 * np.eye(len(c)) for c in covs])
+
+
+def em_full_gmm(
+    data: np.ndarray, k: int, rng: np.random.Generator, reg_covar: float, max_iter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Full-covariance EM in vectorized numpy (k-means++ seeding, hard first assignment, as sklearn's
+    ``init_params="k-means++"``). For the small fits of a teacher (n ~ 250, D ~ 3) it is about 10x faster than
+    sklearn, whose per-component Python loops dominate at this size.
+
+    :return: weights, means, covariances, total log-likelihood of ``data``
+    """
+    n = len(data)
+    centers = [int(rng.integers(n))]
+    d2 = np.sum((data - data[centers[0]]) ** 2, axis=1)
+    for _ in range(1, k):
+        total = float(d2.sum())
+        index = int(rng.choice(n, p=d2 / total)) if total > 0 else int(rng.integers(n))
+        centers.append(index)
+        d2 = np.minimum(d2, np.sum((data - data[index]) ** 2, axis=1))
+    dist = np.sum((data[:, None, :] - data[centers][None, :, :]) ** 2, axis=2)
+    resp = np.zeros((n, k))
+    resp[np.arange(n), np.argmin(dist, axis=1)] = 1.0
+    weights, means, covs = _m_step(data, resp, reg_covar)
+    previous = -np.inf
+    for _ in range(max_iter):
+        log_prob = _gaussian_log_prob(data, weights, means, _batched_cholesky(covs))
+        norm = np.logaddexp.reduce(log_prob, axis=0)
+        weights, means, covs = _m_step(data, np.exp(log_prob - norm).T, reg_covar)
+        current = float(norm.mean())
+        if abs(current - previous) < tol:
+            break
+        previous = current
+    log_prob = _gaussian_log_prob(data, weights, means, _batched_cholesky(covs))
+    return weights, means, covs, float(np.logaddexp.reduce(log_prob, axis=0).sum())
 
 
 def fit_best_gmm(
@@ -205,6 +270,7 @@ def fit_best_gmm(
     init_params: str = "kmeans",
     max_iter: int = 100,
     tol: float = 1e-3,
+    backend: str = "sklearn",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit one full-covariance mixture per k and keep the one with the lowest information criterion.
 
@@ -213,35 +279,46 @@ def fit_best_gmm(
 
     :param data: fit data, shape (n, D)
     :param potential_ks: candidate component counts (those > n are skipped)
-    :param seed: sklearn ``random_state`` (drawn from the teacher's RNG, so fits are reproducible)
+    :param seed: sklearn ``random_state`` / numpy seed (drawn from the teacher's RNG, so fits are reproducible)
     :param reg_covar: added to covariance diagonals
     :param criterion: ``"aic"`` (reference), ``"bic"`` or ``"aicc"``
-    :param init_params: sklearn initialisation (``"kmeans"`` in the reference; ``"k-means++"`` is cheaper)
+    :param init_params: sklearn initialisation (``"kmeans"`` in the reference; ``"k-means++"`` is cheaper);
+        the numpy backend always seeds with k-means++
     :param max_iter: EM iterations cap
-    :param tol: EM convergence tolerance
+    :param tol: EM convergence tolerance (change of the mean log-likelihood)
+    :param backend: ``"sklearn"`` (the reference's ``GaussianMixture``) or ``"numpy"`` (:func:`em_full_gmm`)
     :return: weights, means, covariances of the best mixture
     """
+    if backend not in ("sklearn", "numpy"):
+        raise ValueError(f"backend must be 'sklearn' or 'numpy', got {backend!r}")
     ks = [int(k) for k in potential_ks if int(k) <= len(data)] or [1]
-    best: GaussianMixture | None = None
+    n, dim = data.shape
+    best: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     best_score = np.inf
     with _single_threaded(), warnings.catch_warnings():
         # A capped EM run is still a usable mixture; the reference ignores these warnings too.
         warnings.simplefilter("ignore", ConvergenceWarning)
         for k in ks:
-            gmm = GaussianMixture(
-                n_components=k,
-                covariance_type="full",
-                reg_covar=reg_covar,
-                random_state=seed,
-                init_params=init_params,
-                max_iter=max_iter,
-                tol=tol,
-            ).fit(data)
-            score = information_criterion(gmm, data, criterion)
+            if backend == "numpy":
+                rng = np.random.default_rng([seed, k])
+                weights, means, covs, log_likelihood = em_full_gmm(data, k, rng, reg_covar, max_iter, tol)
+            else:
+                gmm = GaussianMixture(
+                    n_components=k,
+                    covariance_type="full",
+                    reg_covar=reg_covar,
+                    random_state=seed,
+                    init_params=init_params,
+                    max_iter=max_iter,
+                    tol=tol,
+                ).fit(data)
+                weights, means, covs = gmm.weights_, gmm.means_, gmm.covariances_
+                log_likelihood = float(gmm.score(data)) * n
+            score = information_criterion(log_likelihood, gmm_n_parameters(k, dim), n, criterion)
             if score < best_score:
-                best, best_score = gmm, score
+                best, best_score = (weights.copy(), means.copy(), covs.copy()), score
     assert best is not None
-    return best.weights_.copy(), best.means_.copy(), best.covariances_.copy()
+    return best
 
 
 def proportional_choice(weights: np.ndarray, rng: np.random.Generator) -> int:
@@ -290,6 +367,8 @@ class GMMTeacher(Teacher):
     :param refit_lag: episodes between a fit being due and its mixture being used (async only)
     :param local_k_search: after the first fit, try only the current k and its two neighbours in
         ``potential_ks`` (every tenth fit searches them all), which cuts the fit cost about threefold
+    :param fit_backend: ``"sklearn"`` (the reference's ``GaussianMixture``) or ``"numpy"`` (same EM, vectorized
+        over components, ~10x faster at teacher sizes)
     """
 
     supported_spaces: ClassVar[tuple[type[TaskSpace], ...]] = (ParameterSpace,)
@@ -319,6 +398,7 @@ class GMMTeacher(Teacher):
         async_refit: bool = False,
         refit_lag: int = 0,
         local_k_search: bool = False,
+        fit_backend: str = "sklearn",
     ) -> None:
         super().__init__(space, seed)
         assert isinstance(self.space, ParameterSpace)
@@ -353,6 +433,9 @@ class GMMTeacher(Teacher):
             raise ValueError(f"refit_lag must be in [0, fit_rate), got {refit_lag}")
         self.async_refit = bool(async_refit)
         self.local_k_search = bool(local_k_search)
+        if fit_backend not in ("sklearn", "numpy"):
+            raise ValueError(f"fit_backend must be 'sklearn' or 'numpy', got {fit_backend!r}")
+        self.fit_backend = fit_backend
         self.refit_lag = int(refit_lag) if async_refit else 0
 
         d = self.space.ndim
@@ -483,6 +566,7 @@ class GMMTeacher(Teacher):
             criterion=self.criterion,
             init_params=self.init_params,
             max_iter=self.max_iter,
+            backend=self.fit_backend,
         )
         return weights, means, covs, time.perf_counter() - start
 
@@ -689,6 +773,7 @@ ALP_GMM_IMPROVED: dict[str, Any] = {
     "resample_outside": True,
     "init_params": "k-means++",
     "local_k_search": True,
+    "fit_backend": "numpy",
 }
 
 
