@@ -443,7 +443,7 @@ class GMMTeacher(Teacher):
         self._low = np.zeros(d) if self.normalize_tasks else self.space.low.copy()
         self._high = np.ones(d) if self.normalize_tasks else self.space.high.copy()
         self.tasks = GrowingArray(d)  # tasks in fit-space units
-        self.returns = GrowingArray(1)  # raw returns, as reported
+        self.returns = GrowingArray(1)  # returns as modelled (bounds-scaled, else raw)
         self.gmm: FittedGMM | None = None
         self.fits = 0
         self.last_fit_seconds = 0.0

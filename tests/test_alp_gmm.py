@@ -208,3 +208,18 @@ def test_bad_options_raise() -> None:
         ALPGMMTeacher(STUMP, criterion="dic")
     with pytest.raises(ValueError, match="refit_lag"):
         ALPGMMTeacher(STUMP, async_refit=True, refit_lag=300)
+
+
+def test_plots_are_written_for_2d_spaces_only(tmp_path: Path) -> None:
+    from curricula.plotting import plot_sampling_density, save_teacher_plots
+
+    teacher = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=30, potential_ks=[2, 3])
+    _run(teacher, 90)
+    paths = save_teacher_plots(teacher, STUMP, tmp_path, teacher.episodes_seen)
+    assert [p.name for p in paths] == ["density_00000090.png", "gmm_00000090.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
+    means, covs, lp = teacher.gmm_in_task_units()
+    assert means.shape == (len(lp), 2) and covs.shape == (len(lp), 2, 2)
+    three_d = ParameterSpace([Dimension(n, 0.0, 1.0) for n in "abc"])
+    with pytest.raises(ValueError, match="2-D"):
+        plot_sampling_density(np.zeros((5, 3)), three_d, tmp_path / "x.png")
