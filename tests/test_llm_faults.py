@@ -201,3 +201,18 @@ def test_config_errors_name_the_field() -> None:
             LLMConfig(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown llm config keys"):
         LLMConfig.from_dict({"api_key": "sk-..."})
+
+
+def test_api_key_read_from_the_named_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeServer("nonsense")
+    try:
+        monkeypatch.delenv("OTHER_KEY_VAR", raising=False)
+        with LLMClient(base_url=fake.base_url, api_key_env="OTHER_KEY_VAR") as client:
+            _call(client)
+        monkeypatch.setenv("OTHER_KEY_VAR", "sk-from-env")
+        with LLMClient(base_url=fake.base_url, api_key_env="OTHER_KEY_VAR") as client:
+            _call(client)
+        auth = [{k.lower(): v for k, v in h.items()}.get("authorization") for h in fake.headers_seen]
+        assert auth == ["Bearer EMPTY", "Bearer sk-from-env"]
+    finally:
+        fake.close()
