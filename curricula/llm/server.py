@@ -11,6 +11,7 @@ are made parseable by constrained decoding (grammars), not by instruction follow
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import os
@@ -238,6 +239,9 @@ class EmbeddedLLMServer:
             self._process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
             )
+        # The server runs in its own session, so nothing else stops it if the parent forgets to: at least a
+        # normal interpreter exit (an exception in a script, a failed test run) does.
+        atexit.register(self.stop)
         try:
             self.wait_healthy(self.startup_timeout_s)
         except BaseException:
@@ -291,6 +295,7 @@ class EmbeddedLLMServer:
 
         :param timeout_s: grace period before the kill
         """
+        atexit.unregister(self.stop)
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             self._signal(process, signal.SIGTERM)
