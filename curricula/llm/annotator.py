@@ -115,8 +115,8 @@ class Annotator(Generic[T]):
                 raise RuntimeError("Annotator is closed")
             counts = self._counts
             for raw in items:
-                item = Item(raw, raw) if isinstance(raw, str) else raw
-                key = item.key
+                # Most submits in training are repeats: find the key first, build an Item only to enqueue it.
+                key = raw if isinstance(raw, str) else raw.key
                 counts["submitted"] += 1
                 if key in self._results or key in self._queued_or_in_flight:
                     counts["duplicates"] += 1
@@ -130,7 +130,7 @@ class Annotator(Generic[T]):
                 if len(self._queue) >= self.max_queue:
                     counts["dropped"] += 1
                     continue
-                self._queue.append(item)
+                self._queue.append(Item(raw, raw) if isinstance(raw, str) else raw)
                 self._queued_or_in_flight.add(key)
                 counts["enqueued"] += 1
                 added = True
