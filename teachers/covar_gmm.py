@@ -39,8 +39,6 @@ class CovarGMMTeacher(GMMTeacher):
     :param kwargs: overrides of :class:`~teachers.alp_gmm.GMMTeacher` options
     """
 
-    n_extra = 2
-
     def __init__(
         self, space: TaskSpace, seed: int = 0, preset: str = "paper", absolute_lp: bool = False, **kwargs: Any
     ):
