@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 
@@ -585,7 +585,6 @@ class _Attempt:
     retry_after_s: float | None = None
     retryable: bool = False
     tokens: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class LLMClient:
@@ -753,9 +752,8 @@ class LLMClient:
             if cached is not None:
                 try:
                     value = parse(cached)
-                except Exception:
-                    # A cached entry that no longer passes this parser is ignored, not trusted.
-                    value = None
+                except Exception:  # an entry that no longer passes this parser is not trusted: ask again
+                    pass
                 else:
                     self.stats.add("cache_hits")
                     return LLMOutcome(value=value, ok=True, cached=True, text=cached)
