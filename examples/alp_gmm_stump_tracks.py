@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--test-set", default="uniform", choices=["uniform", "grid"])
     parser.add_argument("--test-tasks", type=int, default=10, help="first N tasks of the test set (paper: 50 / 100)")
     parser.add_argument("--plot-every", type=int, default=10_000)
+    parser.add_argument("--teacher-kwargs", default="{}", help="JSON teacher options, e.g. '{\"fit_rate\": 50}'")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-root", default="runs")
     args = parser.parse_args()
@@ -90,7 +91,12 @@ def main() -> None:
     train_env = DummyVecEnv([make_env])
 
     # 2. Teacher (lives in this process) and the callback that carries tasks and results.
-    teacher = make_teacher(args.teacher, STUMP_TRACKS_SPACE, seed=args.seed, **teacher_options(args.teacher))
+    teacher = make_teacher(
+        args.teacher,
+        STUMP_TRACKS_SPACE,
+        seed=args.seed,
+        **{**teacher_options(args.teacher), **json.loads(args.teacher_kwargs)},
+    )
     curriculum = CurriculumCallback(teacher)
 
     # 3. Student: SAC as in the paper (or PPO).
