@@ -6,6 +6,7 @@ is started once for all of them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,9 +17,11 @@ from tests.llm_fakes import CountingProxy
 
 @pytest.fixture(scope="session")
 def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedLLMServer]:
-    """The real embedded server (llama-cpp-python + packaged Gemma-3-270M). Fails, not skips, when it cannot
-    start: CI must exercise it (``make llm-setup`` installs it)."""
-    server = EmbeddedLLMServer(log_path=tmp_path_factory.mktemp("llm") / "server.log")
+    """The real embedded server (llama-cpp-python + packaged Gemma-3-270M; ``CURRICULA_LLM_TEST_BACKEND=llama-server``
+    runs the same tests against a llama-server binary). Fails, not skips, when it cannot start: CI must exercise
+    it (``make llm-setup`` installs it)."""
+    backend = os.environ.get("CURRICULA_LLM_TEST_BACKEND", "llama-cpp-python")
+    server = EmbeddedLLMServer(backend=backend, log_path=tmp_path_factory.mktemp("llm") / "server.log")
     try:
         server.start()
     except LLMServerError as err:
