@@ -37,10 +37,12 @@ class CurriculumCallback(BaseCallback):
     :param teacher: the teacher (lives in this, the learner, process)
     :param lookahead: tasks kept pending per env beyond the one being played (>= 1: an auto-reset happens
         inside ``VecEnv.step``, before the callback sees the finished episode)
+    :param keep_results: keep every episode result the teacher heard in :attr:`results` (for plots and
+        analysis; off by default because it grows with the run)
     :param verbose: SB3 verbosity
     """
 
-    def __init__(self, teacher: Teacher, lookahead: int = 1, verbose: int = 0) -> None:
+    def __init__(self, teacher: Teacher, lookahead: int = 1, keep_results: bool = False, verbose: int = 0) -> None:
         super().__init__(verbose)
         if lookahead < 1:
             raise ValueError(f"lookahead must be >= 1 (auto-resets happen before the callback runs), got {lookahead}")
@@ -49,6 +51,9 @@ class CurriculumCallback(BaseCallback):
         #: per env: tasks pushed and not yet reported, oldest (the one being played) first
         self.in_flight: list[deque[Task]] = []
         self.episodes_reported = 0
+        self.keep_results = keep_results
+        #: every result the teacher heard, oldest first (only with ``keep_results``)
+        self.results: list[EpisodeResult] = []
         self._rollout_task_ids: list[np.ndarray] = []
         self._rollout_tasks: dict[int, Task] = {}
         self._resume_tasks: list[list[Task]] | None = None
@@ -147,6 +152,8 @@ class CurriculumCallback(BaseCallback):
             self._check_and_pop(i, result)
             self.teacher.update(result)
             self.episodes_reported += 1
+            if self.keep_results:
+                self.results.append(result)
             finished.append(i)
         # Feedback of this step is ingested above, before any replacement task is sampled.
         self._top_up(finished)

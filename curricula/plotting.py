@@ -134,16 +134,27 @@ def plot_gmm(teacher: GMMView, space: ParameterSpace, path: str | Path, recent: 
     return out
 
 
-def save_teacher_plots(teacher: TaskHistory, space: ParameterSpace, run_dir: str | Path, episode: int) -> list[Path]:
+def save_teacher_plots(
+    teacher: object, space: ParameterSpace, run_dir: str | Path, episode: int, tasks: np.ndarray | None = None
+) -> list[Path]:
     """Write ``density_<episode>.png`` (and ``gmm_<episode>.png`` for mixture teachers) under ``run_dir/plots``.
 
-    :param teacher: any teacher with ``task_history()``; mixture teachers also get their ellipses drawn
+    :param teacher: the teacher; mixture teachers also get their ellipses drawn
     :param space: the 2-D space
     :param run_dir: the run directory
     :param episode: episode count used in the file names
+    :param tasks: the tasks played, raw units, oldest first, shape (n, 2); default: the teacher's
+        ``task_history()`` (teachers without one need it passed, e.g. from ``CurriculumCallback.results``)
     """
+    if tasks is None:
+        if not hasattr(teacher, "task_history"):
+            raise ValueError(
+                f"{type(teacher).__name__} keeps no task history: pass tasks= (e.g. from "
+                "CurriculumCallback(keep_results=True).results)"
+            )
+        tasks = teacher.task_history()
     folder = Path(run_dir) / "plots"
-    paths = [plot_sampling_density(teacher.task_history(), space, folder / f"density_{episode:08d}.png")]
+    paths = [plot_sampling_density(tasks, space, folder / f"density_{episode:08d}.png")]
     if hasattr(teacher, "gmm_in_task_units"):
         paths.append(plot_gmm(teacher, space, folder / f"gmm_{episode:08d}.png"))  # type: ignore[arg-type]
     return paths

@@ -9,7 +9,14 @@ from __future__ import annotations
 import gymnasium as gym
 
 from envs.maze import HELD_OUT_MAZES, MazeEnv, MazeLevelSpace, held_out_test_set, make_maze
-from envs.obstacle_grid import OBSTACLE_GRID_SPACE, ObstacleGridEnv, make_obstacle_grid
+from envs.obstacle_grid import (
+    OBSTACLE_GRID_SPACE,
+    WIDE_MAX_OBSTACLES,
+    WIDE_MAX_SIZE,
+    ObstacleGridEnv,
+    make_obstacle_grid,
+    obstacle_grid_space,
+)
 from envs.stump_tracks import StumpTracksEnv, make_stump_tracks
 from envs.toy import ToyEnv, ToyStudent, toy_space
 
@@ -26,6 +33,11 @@ def _register(env_id: str, entry_point: object, **kwargs: object) -> None:
 
 _register("Curricula/Toy-v0", ToyEnv)
 _register("Curricula/ObstacleGrid-v0", make_obstacle_grid)
+_register(
+    "Curricula/ObstacleGridWide-v0",
+    make_obstacle_grid,
+    kwargs={"max_size": WIDE_MAX_SIZE, "max_obstacles": WIDE_MAX_OBSTACLES},
+)
 _register("Curricula/Maze-v0", make_maze)
 _register(
     "Curricula/MazeLarge-v0",
@@ -48,5 +60,6 @@ __all__ = [
     "held_out_test_set",
     "make_maze",
     "make_obstacle_grid",
+    "obstacle_grid_space",
     "toy_space",
 ]

@@ -23,12 +23,30 @@ from curricula.task import Task
 
 MIN_SIZE, MAX_SIZE = 5, 11
 MAX_OBSTACLES = 15
-OBSTACLE_GRID_SPACE = ParameterSpace(
-    [
-        Dimension("size", MIN_SIZE, MAX_SIZE, integer=True),
-        Dimension("obstacles", 0, MAX_OBSTACLES, integer=True),
-    ]
-)
+#: the wide family of the README demo: big rooms are out of a fresh student's reach, so uniform sampling wastes
+#: most of its episodes there while a learning-progress teacher can find the rooms it is ready for
+WIDE_MAX_SIZE, WIDE_MAX_OBSTACLES = 21, 30
+
+
+def obstacle_grid_space(max_size: int = MAX_SIZE, max_obstacles: int = MAX_OBSTACLES) -> ParameterSpace:
+    """The task space: room side ``size`` in [5, max_size] (walls included) and ``obstacles`` in [0, max_obstacles].
+
+    :param max_size: the largest room side, at least 5
+    :param max_obstacles: the most wall blocks a task may ask for, at least 0
+    """
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < MIN_SIZE:
+        raise ValueError(f"max_size must be an int >= {MIN_SIZE}, got {max_size!r}")
+    if isinstance(max_obstacles, bool) or not isinstance(max_obstacles, int) or max_obstacles < 0:
+        raise ValueError(f"max_obstacles must be an int >= 0, got {max_obstacles!r}")
+    return ParameterSpace(
+        [
+            Dimension("size", MIN_SIZE, max_size, integer=True),
+            Dimension("obstacles", 0, max_obstacles, integer=True),
+        ]
+    )
+
+
+OBSTACLE_GRID_SPACE = obstacle_grid_space()
 _PLACEMENT_ATTEMPTS = 50
 
 
@@ -57,18 +75,21 @@ class ObstacleGridEnv(MiniGridEnv):
     ``info["is_success"]`` is set when the goal is reached.
 
     :param max_steps_per_cell: the episode limit is this times the room's cell count
+    :param max_size: the largest room side of the task space (see :func:`obstacle_grid_space`)
+    :param max_obstacles: the largest obstacle count of the task space
     """
 
-    task_space = OBSTACLE_GRID_SPACE
-
-    def __init__(self, max_steps_per_cell: int = 2, **kwargs: Any) -> None:
+    def __init__(
+        self, max_steps_per_cell: int = 2, max_size: int = MAX_SIZE, max_obstacles: int = MAX_OBSTACLES, **kwargs: Any
+    ) -> None:
+        self.task_space = obstacle_grid_space(max_size, max_obstacles)
         self.max_steps_per_cell = max_steps_per_cell
         self.task_params: dict[str, Any] = {"size": 7, "obstacles": 2}
         super().__init__(
             mission_space=MissionSpace(mission_func=lambda: "get to the green goal square"),
-            width=MAX_SIZE,
-            height=MAX_SIZE,
-            max_steps=max_steps_per_cell * MAX_SIZE * MAX_SIZE,
+            width=max_size,
+            height=max_size,
+            max_steps=max_steps_per_cell * max_size * max_size,
             see_through_walls=True,
             **kwargs,
         )

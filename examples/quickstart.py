@@ -1,12 +1,17 @@
-"""Quick start: a curriculum teacher trains a PPO student on a MiniGrid family, then the student is tested.
+"""Quick start: does a curriculum teacher help? ALP-GMM against Random, same PPO student, same budget.
 
-The task space is the room size (5..11) and the number of wall obstacles (0..15) of ``Curricula/ObstacleGrid-v0``.
-The teacher picks the task of every episode; the student never sees the task, only its 7x7 egocentric view.
-At the end the student plays every task of a fixed grid test set (deterministic policy) and we print the
-percentage of test tasks it solves.
+The task space is the room size (5..21) and the number of wall obstacles (0..30) of
+``Curricula/ObstacleGridWide-v0``. Big rooms are out of reach for a fresh student (the reward is sparse), so a
+teacher that samples uniformly spends most episodes where nothing is learned, while ALP-GMM (Portelas et al., 2019)
+finds the rooms where the student's return is changing and samples there. Each teacher trains its own student
+from the same seed; then each student plays every task of a fixed 5x4 grid test set (deterministic policy) and we
+print the percentage it solves. The run directory gets TensorBoard logs, a checkpoint per teacher and the
+curriculum plots (``plots/density_*.png``: where each teacher sampled over time; ``plots/gmm_*.png``: ALP-GMM's
+mixture coloured by learning progress).
 
-    python examples/quickstart.py                      # Random teacher, 300k steps: about 70 s on 2 cores
-    python examples/quickstart.py --teacher alp_gmm    # any registered teacher
+    python examples/quickstart.py                                   # both teachers, 300k steps each: ~3 min on 2 cores
+    python examples/quickstart.py --teachers random covar_gmm riac  # any registered teachers
+    python examples/quickstart.py --env-id Curricula/ObstacleGrid-v0  # the narrow family (5..11, 0..15)
 """
 
 from __future__ import annotations
@@ -14,9 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import envs  # noqa: F401 - registers the Curricula/* env ids
@@ -25,61 +34,79 @@ from agents import make_student
 from curricula import CurriculumCallback, TaskEnv, make_teacher, registered_teachers
 from curricula.checkpoint import CheckpointCallback, make_run_dir
 from curricula.evaluation import TestSet, evaluate
+from curricula.plotting import save_teacher_plots
 
-ENV_ID = "Curricula/ObstacleGrid-v0"
+
+def train_and_test(teacher_name: str, args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
+    """Train one PPO student under ``teacher_name`` and test it; returns the summary of that run."""
+
+    # 1. The environment family and its task space (room size x obstacle count).
+    def make_env() -> TaskEnv:
+        return TaskEnv(gym.make(args.env_id))
+
+    train_env = DummyVecEnv([make_env for _ in range(args.n_envs)])
+    task_space = train_env.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
+
+    # 2. The teacher lives here, in the learner process; the callback carries its tasks to the envs.
+    teacher = make_teacher(teacher_name, task_space, seed=args.seed)
+    curriculum = CurriculumCallback(teacher, keep_results=True)  # keeps the played tasks for the plot
+
+    # 3. The student: PPO with an MLP over the 7x7x3 symbolic view (the fastest student on 2 CPU cores).
+    student = make_student("ppo", train_env, seed=args.seed, policy="MlpPolicy")
+
+    # 4. Train; TensorBoard logs and a final checkpoint (model + teacher state) go under run_dir/<teacher>.
+    teacher_dir = run_dir / teacher_name
+    student.set_logger(configure(str(teacher_dir / "logs"), ["csv", "tensorboard"]))
+    start = time.perf_counter()
+    student.learn(
+        args.steps,
+        callback=CallbackList([curriculum, CheckpointCallback(teacher_dir, curriculum, save_freq=args.steps + 1)]),
+        progress_bar=not args.no_progress,
+    )
+    wall = time.perf_counter() - start
+
+    # 5. The curriculum plots: where the teacher sampled over time (and, for ALP-GMM, its mixture).
+    played = np.array([task_space.to_vector(result.task.params) for result in curriculum.results])
+    plots = save_teacher_plots(teacher, task_space, teacher_dir, curriculum.episodes_reported, tasks=played)
+
+    # 6. Test: a 5x4 grid over the whole space, one deterministic episode per task.
+    test_set = TestSet.grid(task_space, [5, 4])
+    report = evaluate(student, make_env(), test_set)
+    return {
+        "teacher": teacher_name,
+        "env_steps": student.num_timesteps,
+        "episodes": curriculum.episodes_reported,
+        "wall_time_s": round(wall, 1),
+        "test_tasks": len(test_set),
+        "test_mastered_percent": round(report.mastered_percent, 1),
+        "test_mean_return": round(float(report.returns.mean()), 3),
+        "plots": [str(path) for path in plots],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--teacher", default="random", choices=sorted(registered_teachers()))
-    parser.add_argument("--steps", type=int, default=300_000, help="env steps of training")
+    parser.add_argument("--teachers", nargs="+", default=["alp_gmm", "random"], choices=sorted(registered_teachers()))
+    parser.add_argument("--env-id", default="Curricula/ObstacleGridWide-v0")
+    parser.add_argument("--steps", type=int, default=300_000, help="env steps of training, per teacher")
     parser.add_argument("--n-envs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-root", default="runs")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
 
-    # 1. The environment family and its task space (room size x obstacle count).
-    def make_env() -> TaskEnv:
-        return TaskEnv(gym.make(ENV_ID))
-
-    train_env = DummyVecEnv([make_env for _ in range(args.n_envs)])
-    task_space = train_env.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
-
-    # 2. The teacher lives here, in the learner process; the callback carries its tasks to the envs.
-    teacher = make_teacher(args.teacher, task_space, seed=args.seed)
-    curriculum = CurriculumCallback(teacher)
-
-    # 3. The student: PPO with an MLP over the 7x7x3 symbolic view (the fastest student on 2 CPU cores).
-    student = make_student("ppo", train_env, seed=args.seed, policy="MlpPolicy")
-
-    # 4. Train; the run directory gets TensorBoard logs and a final checkpoint (model + teacher state).
-    run_dir = make_run_dir(args.run_root, f"quickstart-{args.teacher}-s{args.seed}-{time.strftime('%H%M%S')}")
-    from stable_baselines3.common.logger import configure
-
-    student.set_logger(configure(str(run_dir / "logs"), ["csv", "tensorboard"]))
-    start = time.perf_counter()
-    student.learn(
-        args.steps,
-        callback=CallbackList([curriculum, CheckpointCallback(run_dir, curriculum, save_freq=args.steps + 1)]),
-        progress_bar=not args.no_progress,
-    )
-    wall = time.perf_counter() - start
-
-    # 5. Test: every size x {0, 5, 10, 15} obstacles, one deterministic episode each.
-    test_set = TestSet.grid(task_space, [7, 4])
-    report = evaluate(student, make_env(), test_set)
-    summary = {
-        "teacher": args.teacher,
-        "env_steps": student.num_timesteps,
-        "episodes": curriculum.episodes_reported,
-        "wall_time_s": round(wall, 1),
-        "test_tasks": len(test_set),
-        "test_mastered_percent": round(report.mastered_percent, 1),
-        "run_dir": str(run_dir),
-    }
+    run_dir = make_run_dir(args.run_root, f"quickstart-s{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}")
+    results = [train_and_test(name, args, run_dir) for name in args.teachers]
+    summary = {"env_id": args.env_id, "seed": args.seed, "run_dir": str(run_dir), "runs": results}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"\n{args.teacher} teacher: solved {report.mastered_percent:.1f}% of {len(test_set)} test tasks")
+
+    print()
+    for result in results:
+        print(
+            f"{result['teacher']:>10} teacher: solved {result['test_mastered_percent']:5.1f}% of "
+            f"{result['test_tasks']} test tasks (mean test return {result['test_mean_return']:.3f})"
+        )
+    print(f"curriculum plots: {run_dir}/<teacher>/plots/")
     print(json.dumps(summary))
 
 
