@@ -223,3 +223,15 @@ def test_plots_are_written_for_2d_spaces_only(tmp_path: Path) -> None:
     three_d = ParameterSpace([Dimension(n, 0.0, 1.0) for n in "abc"])
     with pytest.raises(ValueError, match="2-D"):
         plot_sampling_density(np.zeros((5, 3)), three_d, tmp_path / "x.png")
+
+
+def test_plots_of_a_teacher_without_history_need_the_played_tasks(tmp_path) -> None:
+    from curricula.plotting import save_teacher_plots
+    from teachers.random import RandomTeacher
+
+    teacher = RandomTeacher(STUMP, seed=0)
+    with pytest.raises(ValueError, match="tasks="):
+        save_teacher_plots(teacher, STUMP, tmp_path, 0)
+    played = np.array([STUMP.to_vector(teacher.sample().params) for _ in range(50)])
+    paths = save_teacher_plots(teacher, STUMP, tmp_path, 50, tasks=played)
+    assert [p.name for p in paths] == ["density_00000050.png"] and paths[0].is_file()

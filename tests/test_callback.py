@@ -85,3 +85,17 @@ def test_off_policy_students_get_episode_feedback() -> None:
 def test_bad_lookahead() -> None:
     with pytest.raises(ValueError, match="lookahead"):
         CurriculumCallback(RandomTeacher(COUNTING_SPACE), lookahead=0)
+
+
+def test_keep_results_records_exactly_what_the_teacher_heard() -> None:
+    teacher = RolloutRecorder(COUNTING_SPACE, seed=0)
+    curriculum = CurriculumCallback(teacher, keep_results=True)
+    model = PPO(
+        "MlpPolicy", _venv(2), n_steps=32, batch_size=64, n_epochs=1, device="cpu", policy_kwargs=dict(net_arch=[8])
+    )
+    model.learn(256, callback=curriculum)
+    assert len(curriculum.results) == curriculum.episodes_reported > 0
+    assert [r.task_id for r in curriculum.results] == [r.task_id for r in teacher.heard]
+    silent = CurriculumCallback(RandomTeacher(COUNTING_SPACE, seed=0))
+    PPO("MlpPolicy", _venv(2), n_steps=32, batch_size=64, n_epochs=1, device="cpu").learn(128, callback=silent)
+    assert silent.episodes_reported > 0 and silent.results == []

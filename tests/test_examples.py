@@ -27,13 +27,15 @@ def run_example(script: str, *args: str) -> dict:
 
 
 def test_quickstart_compares_teachers_and_writes_plots(tmp_path: Path) -> None:
-    summary = run_example("quickstart.py", "--steps", "2048", "--n-envs", "2", "--no-progress", "--run-root", str(tmp_path))
+    summary = run_example(
+        "quickstart.py", "--steps", "2048", "--n-envs", "2", "--no-progress", "--run-root", str(tmp_path)
+    )
     assert [run["teacher"] for run in summary["runs"]] == ["alp_gmm", "random"]
     for run in summary["runs"]:
         assert run["env_steps"] >= 2048 and run["episodes"] > 0
         assert 0.0 <= run["test_mastered_percent"] <= 100.0 and run["test_tasks"] == 20
         assert run["plots"] and all(Path(p).is_file() for p in run["plots"])
-        assert (Path(summary["run_dir"]) / run["teacher"] / "latest.json").is_file()
+        assert (Path(summary["run_dir"]) / run["teacher"] / "checkpoints" / "latest.json").is_file()
     # ALP-GMM also draws its mixture once it has fitted one; the density plot is there for both
     assert any("density_" in p for p in summary["runs"][1]["plots"])
 
