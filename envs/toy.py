@@ -64,7 +64,8 @@ class ToyStudent:
         # a value of exactly 1.0 falls in the last cell
         return tuple(np.minimum((p[: self.n_dims] * self.n_bins).astype(np.int64), self.n_bins - 1).tolist())
 
-    def _unlocked(self, cell: tuple[int, ...]) -> bool:
+    def unlocked(self, cell: tuple[int, ...]) -> bool:
+        """Whether playing in ``cell`` raises its competence: the origin cell, or a previous neighbour >= 75."""
         if not any(cell):
             return True
         neighbours = np.asarray(cell, dtype=np.int64) + self._offsets
@@ -74,7 +75,7 @@ class ToyStudent:
     def play(self, point: np.ndarray) -> float:
         """One episode on ``point``: update the competence and return the episode return in [0, 1]."""
         cell = self.cell_of(point)
-        if self._unlocked(cell):
+        if self.unlocked(cell):
             self.competence[cell] = min(self.competence[cell] + 1, MAX_COMPETENCE)
         return float(self.competence[cell]) / MAX_COMPETENCE
 

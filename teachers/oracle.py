@@ -26,7 +26,7 @@ class CompetenceGrid(Protocol):
     n_bins: int
     competence: np.ndarray
 
-    def _unlocked(self, cell: tuple[int, ...]) -> bool: ...
+    def unlocked(self, cell: tuple[int, ...]) -> bool: ...
 
 
 #: Stump Tracks' oracle in teachDRL: start at (height 0, spacing 6), move +0.1 height and -0.2 spacing
@@ -87,7 +87,7 @@ class OracleTeacher(Teacher):
         assert self.student is not None
         grid = self.student.competence
         cells = [tuple(int(i) for i in c) for c in np.argwhere(grid <= self.mastery)]
-        return [c for c in cells if self.student._unlocked(c)]
+        return [c for c in cells if self.student.unlocked(c)]
 
     def _sample(self) -> Task:
         assert isinstance(self.space, ParameterSpace)
