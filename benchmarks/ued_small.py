@@ -68,10 +68,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=ALL_METHODS)
     parser.add_argument("--out", default="runs/ued_small", help="folder for records.jsonl and solve_rates.png")
+    parser.add_argument(
+        "--teacher-kwargs", default="{}", help="JSON teacher options over the preset, e.g. '{\"replay_prob\": 0.9}'"
+    )
     args = parser.parse_args()
     steps, seeds, eval_episodes = (4096, [0], 2) if args.quick else (args.steps, args.seeds, 10)
     # --quick shrinks the buffer and GROOVE's reference so that replay, mutation and AR all happen in 4k steps
-    overrides = {"buffer_size": 16, "reference_budget": 256, "reference_interval": 1024} if args.quick else None
+    overrides = {"buffer_size": 16, "reference_budget": 256, "reference_interval": 1024} if args.quick else {}
+    overrides.update(json.loads(args.teacher_kwargs))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -96,6 +100,7 @@ def main() -> None:
         "student": "PPO MlpPolicy, 8 envs, n_steps 128",
         "steps_per_run": steps,
         "seeds": seeds,
+        "teacher_overrides": overrides,
         "eval": f"{eval_episodes} stochastic episodes per held-out maze, solved = return > 0",
         "summary": summarize(records),
         "plot": str(plot),

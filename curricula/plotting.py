@@ -38,6 +38,16 @@ class GMMView(TaskHistory, Protocol):
     def gmm_in_task_units(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None: ...
 
 
+def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 90) -> Path:
+    """Lay out ``fig``, write it to ``path`` (creating folders) and close it; returns the path."""
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
+
+
 def _check_2d(space: ParameterSpace) -> None:
     if space.ndim != 2:
         raise ValueError(f"these plots are for 2-D spaces; {space} has {space.ndim} dimensions")
@@ -78,12 +88,7 @@ def plot_sampling_density(
         start = index * len(tasks) // periods
         ax.set_title(f"episodes {start}–{start + len(chunk)}", fontsize=9)
         _frame(ax, space)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def plot_gmm(teacher: GMMView, space: ParameterSpace, path: str | Path, recent: int = 500) -> Path:
@@ -126,12 +131,7 @@ def plot_gmm(teacher: GMMView, space: ParameterSpace, path: str | Path, recent: 
         fig.colorbar(mappable, ax=ax, label="learning progress")
     ax.set_title(f"{type(teacher).__name__}: {0 if gmm is None else len(gmm[2])} components", fontsize=9)
     _frame(ax, space)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def save_teacher_plots(

@@ -37,6 +37,7 @@ from agents import make_student
 from agents.robust_ppo import make_robust_student
 from curricula import CurriculumCallback, Task, TaskEnv, Teacher, make_teacher
 from curricula.evaluation import TestSet, evaluate
+from curricula.plotting import save_figure
 from envs.maze import MazeLevelSpace, held_out_test_set, shortest_path
 from teachers.plr import ACCEL_REPLAY_PROB, PRESETS, LevelReplayTeacher
 
@@ -179,10 +180,7 @@ def run(
 
 def plot_solve_rates(records: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
     """Grouped bars: held-out solve rate per maze and method (mean over seeds, whiskers = min/max)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # curricula.plotting has selected the file-only Agg backend
 
     methods = [m for m in ALL_METHODS if any(r["method"] == m for r in records)]
     mazes = [*records[0]["per_maze"], "mean"]
@@ -200,12 +198,7 @@ def plot_solve_rates(records: list[dict[str, Any]], path: str | Path, title: str
     ax.set_ylim(0, 1.05)
     ax.set_title(title or "held-out mazes")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path, dpi=120)
 
 
 def main() -> None:
