@@ -123,6 +123,7 @@ class GrooveTeacher(LevelReplayTeacher):
         return self.reference_estimate(key) - self._student_return[key]
 
     def _update(self, result: EpisodeResult) -> None:
+        super()._update(result)
         level = result.task.level
         if level is None:
             return

@@ -50,6 +50,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 ACCEL_REPLAY_PROB = 0.8
 
 SOURCE_NEW, SOURCE_REPLAY, SOURCE_MUTANT = "new", "replay", "mutant"
+REPLAY_BALANCES = ("episodes", "steps")
 
 
 def level_digest(key: str) -> str:
@@ -206,6 +207,11 @@ class LevelReplayTeacher(Teacher):
     :param min_fill: fraction of ``buffer_size`` that must be scored before any replay
     :param robust: PLR⊥: steps on non-replayed levels are excluded from the student's update (see
         :meth:`train_mask`; needs :class:`agents.robust_ppo.RobustPPO`)
+    :param replay_balance: what ``replay_prob`` is a share of. ``"episodes"``: each episode replays with
+        probability ``replay_prob``. ``"steps"``: an episode replays when replayed levels have had less than
+        ``replay_prob`` of the env steps played since replay became possible, so that, as in the papers' per-rollout
+        decision, ``replay_prob`` of the student's steps are replays even when replayed episodes are shorter than
+        new ones (under PLR⊥ those are the steps it learns from)
     """
 
     supported_spaces: ClassVar[tuple[type[TaskSpace], ...]] = (LevelSpace,)
@@ -221,8 +227,11 @@ class LevelReplayTeacher(Teacher):
         replay_prob: float = 0.5,
         min_fill: float = 0.5,
         robust: bool = False,
+        replay_balance: str = "episodes",
     ) -> None:
         super().__init__(space, seed)
+        if replay_balance not in REPLAY_BALANCES:
+            raise ValueError(f"replay_balance must be one of {REPLAY_BALANCES}, got {replay_balance!r}")
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         for name, value in (("staleness_coef", staleness_coef), ("replay_prob", replay_prob), ("min_fill", min_fill)):
@@ -234,6 +243,9 @@ class LevelReplayTeacher(Teacher):
         self.replay_prob = float(replay_prob)
         self.min_fill = float(min_fill)
         self.robust = bool(robust)
+        self.replay_balance = replay_balance
+        #: env steps heard back since replay became possible: [on replayed levels, on all levels]
+        self.balance_steps = [0, 0]
         #: levels to play before any replay-or-new draw (ACCEL's children), with their annotations
         self._queued: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self.counts = {SOURCE_NEW: 0, SOURCE_REPLAY: 0, SOURCE_MUTANT: 0}
@@ -253,7 +265,7 @@ class LevelReplayTeacher(Teacher):
     def _sample(self) -> Task:
         if self._queued:
             level, annotations = self._queued.pop(0)
-        elif self.replay_ready() and self.rng.random() < self.replay_prob:
+        elif self.replay_ready() and self._replay_now():
             slot = int(self.rng.choice(len(self.buffer), p=self.replay_probabilities()))
             self.buffer.last_sampled[slot] = self.tasks_sampled
             level, annotations = dict(self.buffer.levels[slot]), {"source": SOURCE_REPLAY}
@@ -261,6 +273,17 @@ class LevelReplayTeacher(Teacher):
             level, annotations = self.space.generate(self.rng), {"source": SOURCE_NEW}
         self.counts[annotations["source"]] += 1
         return self._new_task(level=level, annotations=annotations)
+
+    def _replay_now(self) -> bool:
+        if self.replay_balance == "episodes":
+            return bool(self.rng.random() < self.replay_prob)
+        replayed, total = self.balance_steps
+        return replayed < self.replay_prob * total or (total == 0 and self.replay_prob > 0)
+
+    def _update(self, result: EpisodeResult) -> None:
+        if self.replay_ready():
+            self.balance_steps[0] += int(result.length) if result.task.annotations.get("source") == SOURCE_REPLAY else 0
+            self.balance_steps[1] += int(result.length)
 
     def _offer(self, level: Mapping[str, Any], score: float, max_return: float) -> bool:
         return self.buffer.offer(self.space.key(level), level, score, max_return, self.tasks_sampled)
@@ -300,12 +323,14 @@ class LevelReplayTeacher(Teacher):
             "buffer": self.buffer.state(),
             "queued": [[dict(level), dict(ann)] for level, ann in self._queued],
             "counts": dict(self.counts),
+            "balance_steps": list(self.balance_steps),
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.buffer.load(state["buffer"])
         self._queued = [(dict(level), dict(ann)) for level, ann in state["queued"]]
         self.counts = {k: int(v) for k, v in state["counts"].items()}
+        self.balance_steps = [int(v) for v in state["balance_steps"]]
         self._train_mask = None
 
 
@@ -330,6 +355,7 @@ class _RolloutScoredTeacher(LevelReplayTeacher):
         self.episodes_scored = 0
 
     def _update(self, result: EpisodeResult) -> None:
+        super()._update(result)
         self._returns[result.task_id] = float(result.episode_return)
 
     def _update_rollout(self, signals: RolloutSignals) -> None:

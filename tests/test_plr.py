@@ -165,6 +165,31 @@ def test_plr_bad_options_raise() -> None:
             make_teacher("plr", SPACE, **bad)
     with pytest.raises(ValueError, match="score"):
         make_teacher("plr", SPACE, score="entropy")
+    with pytest.raises(ValueError, match="replay_balance"):
+        make_teacher("plr", SPACE, replay_balance="rollouts")
+
+
+@pytest.mark.parametrize("balance", ["episodes", "steps"])
+def test_replay_share_of_steps_or_episodes(balance: str) -> None:
+    """Replayed episodes last 10 steps, new ones 90: "episodes" replays half the episodes (10 % of the steps);
+    "steps" replays until half the steps are replays (9 of 10 episodes)."""
+    teacher = make_teacher("robust_plr", SPACE, seed=0, buffer_size=4, min_fill=0.0, replay_balance=balance)
+    teacher._offer(_level(1, 0, 0, 0), 0.5, 0.0)  # one scored level: replay is possible from now on
+    replayed_steps = total_steps = replays = 0
+    for _ in range(2000):
+        task = teacher.sample()
+        length = 10 if task.annotations["source"] == "replay" else 90
+        teacher.update(EpisodeResult(task=task, episode_return=0.0, length=length, success=False))
+        replays += task.annotations["source"] == "replay"
+        replayed_steps += length if task.annotations["source"] == "replay" else 0
+        total_steps += length
+    if balance == "episodes":
+        assert replays / 2000 == pytest.approx(0.5, abs=0.05)
+        assert replayed_steps / total_steps == pytest.approx(0.1, abs=0.02)
+    else:
+        assert replays / 2000 == pytest.approx(0.9, abs=0.01)
+        assert replayed_steps / total_steps == pytest.approx(0.5, abs=0.01)
+        assert teacher.balance_steps == [replayed_steps, total_steps]
 
 
 # -- ACCEL ---------------------------------------------------------------------------------------------------
