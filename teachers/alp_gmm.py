@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from abc import abstractmethod
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -488,13 +489,13 @@ class GMMTeacher(Teacher):
     def _record(self, task: np.ndarray, ret: float) -> None:
         """Store per-episode quantities beyond task and return (called before they are appended)."""
 
+    @abstractmethod
     def _fit_data(self) -> np.ndarray:
         """The last ``fit_window`` fit vectors ``[task, extras...]``, shape (n, d + number of extras)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _component_lp(self, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
         """Learning progress of each component: how often it is picked."""
-        raise NotImplementedError
 
     def _own_state(self) -> dict[str, Any]:
         return {}
