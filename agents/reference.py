@@ -5,6 +5,9 @@ the student, so :class:`ReferencePool` computes it once per level, off the learn
 worker process by default), and the teacher caches it. Everything is seeded from the level and the reference
 seed, with one torch thread, so the same level always gets the same reference return: a teacher restored from a
 checkpoint that recomputes a pending job gets the value the original would have got.
+
+Importing this module (``import agents`` does) registers one reference agent per :data:`agents.factory.ALGORITHMS`
+name in :mod:`curricula.reference`, where teachers look them up by name without importing ``agents``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from agents.factory import ALGORITHMS
+from curricula.reference import ReferenceSpec, register_reference_agent
 
 
 @dataclass(frozen=True)
@@ -140,3 +146,18 @@ class ReferencePool:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+
+def reference_pool(spec: ReferenceSpec) -> ReferencePool:
+    """The :class:`ReferencePool` a teacher's :class:`~curricula.reference.ReferenceSpec` asks for.
+
+    :param spec: env, algorithm, budget, evaluation episodes, seed and mode of the reference learner
+    """
+    config = ReferenceConfig(
+        env_id=spec.env_id, algo=spec.algo, budget=spec.budget, eval_episodes=spec.eval_episodes, seed=spec.seed
+    )
+    return ReferencePool(config, mode=spec.mode)
+
+
+for _algo in ALGORITHMS:
+    register_reference_agent(_algo, reference_pool)

@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from curricula.llm import Annotator, Constraint, EmbeddedLLMServer, LLMClient, LLMConfig, parse_choice, parse_text
+from curricula.llm import Annotator, ChoiceReply, EmbeddedLLMServer, LLMClient, LLMConfig, TextReply
 
 PROMPT = "Here is a short story about a robot that explores maze number {i}. Once upon a time,"
 
@@ -41,7 +41,7 @@ def throughput(config: LLMConfig, concurrency: int, n_requests: int, max_tokens:
 
         def one(i: int) -> bool:
             outcome = client.request(
-                prompt=PROMPT.format(i=offset + i), parse=parse_text, max_tokens=max_tokens, use_cache=False
+                PROMPT.format(i=offset + i), reply=TextReply(), max_tokens=max_tokens, use_cache=False
             )
             return outcome.ok
 
@@ -67,16 +67,8 @@ def annotator_cost(config: LLMConfig, n_items: int) -> dict[str, float]:
     :param config: where the annotator's workers send requests
     :param n_items: distinct items submitted
     """
-    labels = ("FOO", "BAR")
     client = LLMClient(config)
-    annotator = Annotator(
-        client,
-        parse_choice(labels),
-        constraint=Constraint(choices=labels),
-        max_tokens=3,
-        concurrency=4,
-        max_queue=n_items,
-    )
+    annotator = Annotator(client, ChoiceReply(("FOO", "BAR")), max_tokens=3, concurrency=4, max_queue=n_items)
     items = [f"Event: caption number {i}. Label:" for i in range(n_items)]
     chunks = [items[i : i + 64] for i in range(0, n_items, 64)]  # a rollout's worth of captions per call
     try:

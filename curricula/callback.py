@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections import deque
 from typing import Any
 
@@ -19,6 +21,10 @@ class CurriculumSyncError(RuntimeError):
     """An episode result did not match the task the teacher sent to that env (a plumbing bug)."""
 
 
+class CurriculumWarning(UserWarning):
+    """Something about the curriculum a user should know (e.g. a teacher whose model never fitted)."""
+
+
 class CurriculumCallback(BaseCallback):
     """Connects a learner-side :class:`~curricula.teacher.Teacher` to :class:`~curricula.wrappers.TaskEnv` workers.
 
@@ -29,7 +35,11 @@ class CurriculumCallback(BaseCallback):
       then are the replacement tasks sampled and pushed, one ``env_method`` call per finished env.
     * At rollout end, ``feedback == "rollout"`` teachers receive :class:`~curricula.task.RolloutSignals` built
       from the rollout buffer and the task each env-step was played on.
-    * Teacher scalars go to SB3's logger as ``teacher/<name>`` at each rollout end.
+    * Teacher scalars go to SB3's logger as ``teacher/<name>`` at each rollout end, with the callback's own cost
+      (``curriculum/callback_share``: the share of rollout wall time spent in this callback).
+    * At training end, the teacher's :meth:`~curricula.teacher.Teacher.end_of_training_warnings` are issued once
+      each (as :class:`CurriculumWarning`) and the teacher is closed (it restarts what it needs if ``learn`` is
+      called again).
 
     The callback checks the accounting: each env must finish its tasks in the order they were pushed; a
     mismatch raises :class:`CurriculumSyncError`.
@@ -57,6 +67,16 @@ class CurriculumCallback(BaseCallback):
         self._rollout_task_ids: list[np.ndarray] = []
         self._rollout_tasks: dict[int, Task] = {}
         self._resume_tasks: list[list[Task]] | None = None
+        #: wall seconds spent in this callback's per-step work (results in, tasks out) and rollout-end work
+        self.callback_seconds = 0.0
+        #: wall seconds of rollout-end work alone (rollout signals and the teacher's scoring)
+        self.scoring_seconds = 0.0
+        #: wall seconds of rollout collection (from rollout start to rollout end, the callback included)
+        self.rollout_seconds = 0.0
+        #: rollouts collected
+        self.rollouts = 0
+        self._rollout_started_at = 0.0
+        self._warned: set[str] = set()
 
     # -- state for checkpoints --------------------------------------------------------------------------------
     def in_flight_json(self) -> list[list[dict[str, Any]]]:
@@ -133,10 +153,12 @@ class CurriculumCallback(BaseCallback):
         )
 
     def _on_rollout_start(self) -> None:
+        self._rollout_started_at = time.perf_counter()
         self._rollout_task_ids = []
         self._rollout_tasks = {}
 
     def _on_step(self) -> bool:
+        started_at = time.perf_counter()
         infos: list[dict[str, Any]] = self.locals["infos"]
         if self.teacher.feedback == "rollout":
             ids = np.array([info.get("task_id", NO_TASK_ID) for info in infos], dtype=np.int64)
@@ -157,6 +179,7 @@ class CurriculumCallback(BaseCallback):
             finished.append(i)
         # Feedback of this step is ingested above, before any replacement task is sampled.
         self._top_up(finished)
+        self.callback_seconds += time.perf_counter() - started_at
         return True
 
     def _check_and_pop(self, env_index: int, result: EpisodeResult) -> None:
@@ -170,6 +193,30 @@ class CurriculumCallback(BaseCallback):
             )
 
     def _on_rollout_end(self) -> None:
+        started_at = time.perf_counter()
+        self._send_rollout_signals()
+        ended_at = time.perf_counter()
+        self.scoring_seconds += ended_at - started_at
+        self.callback_seconds += ended_at - started_at
+        self.rollout_seconds += ended_at - self._rollout_started_at
+        self.rollouts += 1
+        for key, value in self.teacher.scalars().items():
+            self.logger.record(f"teacher/{key}", value)
+        self.logger.record("curriculum/callback_share", self.callback_share)
+
+    @property
+    def callback_share(self) -> float:
+        """Share of rollout wall time spent in this callback so far (0 before the first rollout ends)."""
+        return self.callback_seconds / self.rollout_seconds if self.rollout_seconds > 0 else 0.0
+
+    def _on_training_end(self) -> None:
+        for message in self.teacher.end_of_training_warnings():
+            if message not in self._warned:
+                self._warned.add(message)
+                warnings.warn(message, CurriculumWarning, stacklevel=2)
+        self.teacher.close()
+
+    def _send_rollout_signals(self) -> None:
         if self.teacher.feedback == "rollout" and self._rollout_task_ids:
             buffer = getattr(self.model, "rollout_buffer", None)
             if not isinstance(buffer, RolloutBuffer):
@@ -189,5 +236,3 @@ class CurriculumCallback(BaseCallback):
                 tasks=dict(self._rollout_tasks),
             )
             self.teacher.update_rollout(signals)
-        for key, value in self.teacher.scalars().items():
-            self.logger.record(f"teacher/{key}", value)

@@ -135,24 +135,24 @@ def load_checkpoint(
 
 
 class CheckpointCallback(BaseCallback):
-    """Save a checkpoint every ``save_freq`` env steps (and at the end of training).
+    """Save a checkpoint every ``save_freq`` env steps, and at the end of training.
 
     :param run_dir: the run directory
     :param curriculum: the curriculum callback of this run (its teacher and in-flight tasks are saved)
-    :param save_freq: env steps between checkpoints
+    :param save_freq: env steps between checkpoints (0: only at the end of training)
     """
 
     def __init__(self, run_dir: str | Path, curriculum: CurriculumCallback, save_freq: int, verbose: int = 0) -> None:
         super().__init__(verbose)
-        if save_freq < 1:
-            raise ValueError(f"save_freq must be >= 1, got {save_freq}")
+        if save_freq < 0:
+            raise ValueError(f"save_freq must be >= 0 env steps (0: only at the end), got {save_freq}")
         self.run_dir = Path(run_dir)
         self.curriculum = curriculum
         self.save_freq = save_freq
         self._next_save = save_freq
 
     def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next_save:
+        if self.save_freq > 0 and self.num_timesteps >= self._next_save:
             self._next_save += self.save_freq
             save_checkpoint(self.run_dir, self.model, self.curriculum.teacher, self.curriculum)
         return True

@@ -1,4 +1,9 @@
-"""``curricula`` command line: train from flags or a JSON config, list components, serve the embedded LLM."""
+"""``curricula`` command line: train from flags or a JSON config, list and check components, serve the LLM.
+
+Every command that looks components up takes ``--import MODULE`` (repeatable): a user's module that registers
+its own envs (:func:`curricula.register_env`) and teachers (:func:`curricula.register_teacher`). Components are
+reached through the composition root, :mod:`curricula.experiment`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from curricula.experiment import ExperimentConfig, check_config, load_components, run_experiment
+from curricula.experiment import (
+    ExperimentConfig,
+    check_config,
+    load_components,
+    registered_teachers,
+    run_experiment,
+    task_env_ids,
+)
+
+
+def _add_imports(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=None,
+        metavar="MODULE",
+        help="a module that registers your own envs/teachers (repeatable; found in the current directory too)",
+    )
 
 
 def _train_parser(subparsers: Any) -> None:
@@ -32,12 +55,13 @@ def _train_parser(subparsers: Any) -> None:
     train.add_argument("--run-root", default=None)
     train.add_argument("--run-name", default=None)
     train.add_argument("--progress-bar", action="store_true", default=None)
+    _add_imports(train)
 
 
 def _config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     data: dict[str, Any] = {}
     if args.config is not None:
-        loaded = json.loads(args.config.read_text())
+        loaded = _read_json(args.config)
         if not isinstance(loaded, dict):
             raise ValueError(f"{args.config} must hold a JSON object")
         data.update(loaded)
@@ -62,7 +86,18 @@ def _config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         value = getattr(args, key)
         if value is not None:
             data[key] = value
+    if args.imports:
+        data["imports"] = [*data.get("imports", []), *args.imports]
     return ExperimentConfig.from_dict(data)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ValueError(f"config file {path} does not exist") from err
+    except json.JSONDecodeError as err:
+        raise ValueError(f"config file {path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from err
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,8 +112,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweep.add_argument("--backend", default="local", choices=["local", "ray"])
     sweep.add_argument("--workers", type=int, default=1, help="parallel local processes")
     sweep.add_argument("--ray-address", default=None)
-    subparsers.add_parser("teachers", help="list registered teachers")
-    subparsers.add_parser("envs", help="list registered task-aware env ids")
+    _add_imports(sweep)
+    _add_imports(subparsers.add_parser("teachers", help="list registered teachers (built-in and imported)"))
+    _add_imports(subparsers.add_parser("envs", help="list registered task-aware env ids (built-in and imported)"))
+    check = subparsers.add_parser(
+        "check",
+        help="run the env and teacher contract checks on the components your modules register",
+        description="Without --env/--teacher: every env and teacher registered by the --import modules "
+        "(with no --import: every registered one).",
+    )
+    _add_imports(check)
+    check.add_argument("--env", action="append", default=[], metavar="ENV_ID", help="check this env id (repeatable)")
+    check.add_argument("--teacher", action="append", default=[], metavar="NAME", help="check this teacher")
     llm_handler = None
     try:
         from curricula.llm.cli import add_llm_parser
@@ -87,17 +132,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:  # the LLM extra is optional
         llm_handler = None
     args = parser.parse_args(argv)
-    load_components()
+    if args.command == "check":
+        return _check(parser, args)
+    try:
+        load_components(getattr(args, "imports", None) or ())
+    except ValueError as err:
+        parser.error(str(err))
     if args.command == "teachers":
-        from curricula.teacher import registered_teachers
-
         for name, cls in sorted(registered_teachers().items()):
-            print(f"{name:20s} {cls.__name__}  (feedback: {cls.feedback})")
+            print(f"{name:20s} {cls.__module__}.{cls.__name__}  (feedback: {cls.feedback})")
         return 0
     if args.command == "envs":
-        import envs
-
-        print("\n".join(envs.TASK_ENV_IDS))
+        print("\n".join(task_env_ids()))
         return 0
     if args.command == "train":
         try:
@@ -112,7 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from curricula.sweep import aggregate, expand_grid, run_sweep
 
         try:
-            base = ExperimentConfig.from_dict(json.loads(args.config.read_text()) if args.config else {})
+            base_data = _read_json(args.config) if args.config else {}
+            if args.imports:
+                base_data["imports"] = [*base_data.get("imports", []), *args.imports]
+            base = ExperimentConfig.from_dict(base_data)
             configs = expand_grid(base, args.grid)
             for config in configs:
                 check_config(config)
@@ -128,6 +177,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(llm_handler(args))
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``curricula check``: contract checks on chosen or newly imported components; exit 1 if any fails."""
+    from curricula.contracts import check_env_contract, check_teacher_contract
+
+    before_envs, before_teachers = set(), set()
+    try:
+        if args.imports:
+            load_components()
+            before_envs, before_teachers = set(task_env_ids()), set(registered_teachers())
+        load_components(args.imports or ())
+    except ValueError as err:
+        parser.error(str(err))
+    env_ids = args.env or [e for e in task_env_ids() if e not in before_envs]
+    teacher_names = args.teacher or [t for t in registered_teachers() if t not in before_teachers]
+    for env_id in env_ids:
+        if env_id not in task_env_ids():
+            parser.error(f"--env {env_id!r} is not a registered task-aware env; registered: {sorted(task_env_ids())}")
+    for name in teacher_names:
+        if name not in registered_teachers():
+            parser.error(f"--teacher {name!r} is not registered; registered: {sorted(registered_teachers())}")
+    if not env_ids and not teacher_names:
+        parser.error("nothing to check: the --import modules registered no env and no teacher")
+    outcomes = [*(o for e in env_ids for o in check_env_contract(e)), *(o for t in teacher_names for o in check_teacher_contract(t))]
+    for outcome in outcomes:
+        print(outcome.line())
+    failed = sum(not o.passed for o in outcomes)
+    print(f"{len(outcomes) - failed} passed, {failed} failed")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,71 +1,40 @@
-"""Evaluation on fixed test sets: deterministic policy, one or more episodes per task, % mastered."""
+"""Evaluation on fixed test sets: deterministic policy, one or more episodes per task, % mastered.
+
+**Success** is never assumed. An episode is solved when the env says so (``info["is_success"]`` on its last
+step, set by the env itself or by a :class:`~curricula.wrappers.TaskEnv` given a ``success_threshold``), else
+when its return reaches the ``success_threshold`` given to :func:`evaluate`. With neither, :func:`evaluate`
+raises a ``ValueError`` that says how to define success. :class:`~curricula.test_set.TestSet` lives in
+:mod:`curricula.test_set` (no SB3 import) and is re-exported here.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-from curricula.spaces import ParameterSpace
-from curricula.task import Task
+from curricula.test_set import TestSet
+
+__all__ = ["EvalReport", "PeriodicEvaluation", "Policy", "TestSet", "evaluate"]
+
+NO_SUCCESS_SIGNAL = (
+    "cannot tell which evaluation episodes succeeded: the env reports no info['is_success'] and no success "
+    "threshold was given. Define success in one of three ways: set info['is_success'] on the env's last step "
+    "of an episode, wrap the env as TaskEnv(env, success_threshold=...), or call "
+    "evaluate(..., success_threshold=...)"
+)
 
 
-@dataclass(frozen=True)
-class TestSet:
-    """A fixed list of tasks to evaluate on (ids 0..n-1, independent of any teacher's ids).
+class Policy(Protocol):
+    """What :func:`evaluate` needs from a student: SB3's ``predict`` (every ``BaseAlgorithm`` has it)."""
 
-    :param tasks: the tasks
-    :param name: a label for logs and plots
-    """
-
-    __test__ = False  # not a pytest test class
-
-    tasks: tuple[Task, ...]
-    name: str = "test"
-
-    def __post_init__(self) -> None:
-        if len(self.tasks) == 0:
-            raise ValueError("TestSet needs at least one task")
-
-    def __len__(self) -> int:
-        return len(self.tasks)
-
-    @classmethod
-    def from_params(cls, space: ParameterSpace, params: Sequence[Mapping[str, float]], name: str = "test") -> TestSet:
-        """Tasks from explicit parameter dicts (validated against ``space``)."""
-        tasks = []
-        for i, p in enumerate(params):
-            space.validate(p)
-            tasks.append(Task(id=i, params=dict(p)))
-        return cls(tuple(tasks), name)
-
-    @classmethod
-    def grid(cls, space: ParameterSpace, points_per_dim: int | Sequence[int], name: str = "grid") -> TestSet:
-        """A regular grid over the space, bounds included (e.g. 10x10 for Stump Tracks)."""
-        return cls.from_params(space, [space.to_params(v) for v in space.grid(points_per_dim)], name)
-
-    @classmethod
-    def uniform(cls, space: ParameterSpace, n: int, seed: int, name: str = "uniform") -> TestSet:
-        """``n`` tasks drawn uniformly with a fixed seed (the same set on every machine)."""
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        rng = np.random.default_rng(seed)
-        return cls.from_params(space, [space.to_params(v) for v in space.sample_uniform(rng, n)], name)
-
-    @classmethod
-    def from_tasks(cls, tasks: Sequence[Task], name: str = "test") -> TestSet:
-        """Explicit tasks (e.g. hand-made levels); ids are renumbered 0..n-1."""
-        return cls(
-            tuple(Task(id=i, params=t.params, level=t.level, annotations=t.annotations) for i, t in enumerate(tasks)),
-            name,
-        )
+    def predict(self, observation: Any, *, deterministic: bool = ...) -> tuple[Any, Any]: ...
 
 
 @dataclass
@@ -81,7 +50,6 @@ class EvalReport:
     successes: np.ndarray
     mastered_percent: float
     test_set: str = "test"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,7 +62,7 @@ class EvalReport:
 
 
 def evaluate(
-    model: BaseAlgorithm,
+    model: Policy,
     env: gym.Env[Any, Any],
     test_set: TestSet,
     success_threshold: float | None = None,
@@ -104,12 +72,16 @@ def evaluate(
 ) -> EvalReport:
     """Play every task of ``test_set`` with the model's policy.
 
-    :param model: the student
+    An episode is solved when its last step's info says ``is_success`` (the env's own rule, or that of a
+    ``TaskEnv`` given a ``success_threshold``), else when its return is at least ``success_threshold``.
+
+    :param model: the student (anything with SB3's ``predict``)
     :param env: a single (non-vectorized) task-aware env, optionally wrapped in a TaskEnv; it is reset with
         ``options={"task": task}``
     :param test_set: the tasks
-    :param success_threshold: return at or above which an episode is solved, when the env does not report
-        ``info["is_success"]`` itself
+    :param success_threshold: return at or above which an episode is solved, for episodes whose env reports
+        no ``info["is_success"]``
+    :raises ValueError: an episode ends with no ``is_success`` and no ``success_threshold`` is given
     :param deterministic: deterministic actions (the protocol of the ALP-GMM and UED papers)
     :param episodes_per_task: episodes per task
     :param mastery: a task is mastered when its success rate is at least this
@@ -133,7 +105,7 @@ def evaluate(
             elif success_threshold is not None:
                 solved = total >= success_threshold
             else:
-                raise ValueError("the env reports no info['is_success']: pass success_threshold")
+                raise ValueError(NO_SUCCESS_SIGNAL)
             returns[k] += total / episodes_per_task
             successes[k] += float(solved) / episodes_per_task
     mastered = 100.0 * float(np.mean(successes >= mastery))
@@ -147,7 +119,7 @@ class PeriodicEvaluation(BaseCallback):
     :param test_set: the tasks
     :param eval_freq: env steps between evaluations
     :param log_path: a JSONL file the reports are appended to (optional)
-    :param kwargs: passed to :func:`evaluate`
+    :param kwargs: passed to :func:`evaluate` (e.g. ``success_threshold``)
     """
 
     def __init__(

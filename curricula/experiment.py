@@ -1,15 +1,20 @@
 """The composition root: one experiment = a teacher + an env id + a student + a budget.
 
-This is the only module of :mod:`curricula` that imports :mod:`envs`, :mod:`teachers` and :mod:`agents`; it
-looks components up by their registered names, so a config file or the command line can name them.
+This is the only module of :mod:`curricula` that imports :mod:`envs`, :mod:`teachers` and :mod:`agents` (and a
+user's own modules, named in ``imports``); the command line (:mod:`curricula.cli`) and sweeps
+(:mod:`curricula.sweep`) reach every component through it. Components are looked up by their registered names, so
+a config file or the command line can name them, built-in or not.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import os
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +28,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 from curricula.callback import CurriculumCallback
 from curricula.checkpoint import CheckpointCallback, make_run_dir
 from curricula.evaluation import EvalReport, PeriodicEvaluation, TestSet
+from curricula.registration import registered_envs, task_space_of
 from curricula.spaces import ParameterSpace, TaskSpace
-from curricula.teacher import Teacher, make_teacher
+from curricula.teacher import Teacher, make_teacher, registered_teachers
 from curricula.wrappers import TaskEnv
 
 VEC_ENVS: dict[str, type[VecEnv]] = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
@@ -34,7 +40,8 @@ VEC_ENVS: dict[str, type[VecEnv]] = {"dummy": DummyVecEnv, "subproc": SubprocVec
 class ExperimentConfig:
     """Everything that defines a run. Load from JSON with :meth:`from_dict` (unknown keys are errors).
 
-    :param env_id: a registered task-aware env id (``envs.TASK_ENV_IDS``)
+    :param env_id: a registered task-aware env id (``curricula envs`` lists them), or Gymnasium's
+        ``module:EnvId`` form (the module is imported first, so its registrations exist)
     :param teacher: a registered teacher name
     :param teacher_kwargs: teacher options
     :param algo: ``ppo``, ``a2c``, ``dqn`` or ``sac``
@@ -50,6 +57,8 @@ class ExperimentConfig:
     :param run_root: where run directories are created
     :param run_name: run directory name (default: teacher-env-seed-timestamp)
     :param progress_bar: show a progress bar
+    :param imports: a user's modules to import before anything is looked up (they register their own envs and
+        teachers, as rl-baselines3-zoo's ``--gym-packages``); modules in the current directory are found too
     """
 
     env_id: str = "Curricula/ObstacleGrid-v0"
@@ -68,6 +77,7 @@ class ExperimentConfig:
     run_root: str = "runs"
     run_name: str | None = None
     progress_bar: bool = False
+    imports: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.vec_env not in VEC_ENVS:
@@ -78,6 +88,8 @@ class ExperimentConfig:
         for name in ("eval_freq", "checkpoint_freq", "seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if isinstance(self.imports, str) or not all(isinstance(m, str) and m for m in self.imports):
+            raise ValueError(f"imports must be a list of module names, got {self.imports!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
@@ -103,10 +115,54 @@ class ExperimentResult:
     env_steps: int
 
 
-def load_components() -> None:
-    """Import the built-in envs and teachers so their registrations exist."""
-    import envs  # noqa: F401
-    import teachers  # noqa: F401
+def load_components(imports: Iterable[str] = ()) -> None:
+    """Import the built-in envs, teachers and agents, then the user's ``imports``, so their registrations exist.
+
+    The current directory is searched last (after the installed packages), so a user's ``my_env.py`` is found
+    from the command line as from ``python -c``, without letting a local folder shadow Curricula's own packages.
+
+    :param imports: module names, e.g. ``["my_envs", "lab.teachers"]``
+    """
+    import agents  # noqa: F401 - registers the GROOVE reference agents
+    import envs  # noqa: F401 - registers the Curricula/* env ids
+    import teachers  # noqa: F401 - registers the built-in teachers
+
+    for module in imports:
+        import_user_module(module)
+
+
+def import_user_module(module: str) -> None:
+    """Import a user's module by name; a missing one is a ``ValueError`` naming it (not a traceback)."""
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        raise ValueError(
+            f"imports: cannot import module {module!r} ({err}); give a module name importable from the current "
+            "directory or the environment (a file my_env.py is 'my_env')"
+        ) from err
+
+
+def resolve_env_id(env_id: str) -> str:
+    """The registered id of ``env_id``, importing the module of Gymnasium's ``module:EnvId`` form first."""
+    module, sep, bare_id = env_id.partition(":")
+    if not sep:
+        return env_id
+    import_user_module(module)
+    return bare_id
+
+
+def task_env_ids() -> list[str]:
+    """Every registered task-aware env id, built-in and user-registered (after :func:`load_components`)."""
+    return registered_envs()
+
+
+def limit_worker_threads() -> None:
+    """One torch/BLAS thread per worker process (sweeps run one experiment per process)."""
+    from agents import limit_threads
+
+    limit_threads(1)
 
 
 def make_test_set(spec: str, space: TaskSpace, seed: int) -> TestSet:
@@ -125,33 +181,46 @@ def make_test_set(spec: str, space: TaskSpace, seed: int) -> TestSet:
     raise ValueError(f"test_set must be 'grid:N', 'grid:N,M,...' or 'uniform:N', got {spec!r}")
 
 
-def make_task_env(env_id: str, success_threshold: float | None = None) -> TaskEnv:
-    """``gym.make(env_id)`` under a :class:`TaskEnv`."""
-    return TaskEnv(gym.make(env_id), success_threshold=success_threshold)
+@dataclass(frozen=True)
+class TaskEnvFactory:
+    """Builds ``TaskEnv(gym.make(env_id))``; picklable, so subprocess workers can build it too.
 
+    A worker process imports the user's ``imports`` before making the env: a user's env id is registered there
+    as well as here (with ``vec_env="subproc"`` a user's script needs the usual ``if __name__ == "__main__":``).
 
-def task_space_of(env_id: str) -> TaskSpace:
-    env = gym.make(env_id)
-    space = env.get_wrapper_attr("task_space")
-    env.close()
-    if not isinstance(space, TaskSpace):
-        raise TypeError(f"{env_id} has no task_space attribute; is it a task-aware env?")
-    return space
+    :param env_id: a registered id or ``module:EnvId``
+    :param success_threshold: see :class:`~curricula.wrappers.TaskEnv`
+    :param imports: the user's modules that register the env
+    """
+
+    env_id: str
+    success_threshold: float | None = None
+    imports: tuple[str, ...] = ()
+
+    def __call__(self) -> TaskEnv:
+        for module in self.imports:
+            import_user_module(module)
+        return TaskEnv(gym.make(resolve_env_id(self.env_id)), success_threshold=self.success_threshold)
 
 
 def check_config(config: ExperimentConfig) -> None:
     """Fail fast, naming the field, on names that are not registered."""
-    load_components()
+    load_components(config.imports)
     from agents import ALGORITHMS
-    from curricula.teacher import registered_teachers
 
-    if config.env_id not in gym.registry:
-        raise ValueError(f"unknown env_id {config.env_id!r}; task-aware ids: {sorted(_task_env_ids())}")
+    env_id = resolve_env_id(config.env_id)
+    if env_id not in gym.registry:
+        raise ValueError(f"unknown env_id {config.env_id!r}; task-aware ids: {sorted(task_env_ids())}")
     if config.teacher not in registered_teachers():
         raise ValueError(f"unknown teacher {config.teacher!r}; registered: {sorted(registered_teachers())}")
     if config.algo not in ALGORITHMS:
         raise ValueError(f"unknown algo {config.algo!r}; allowed: {sorted(ALGORITHMS)}")
-    make_test_set(config.test_set, task_space_of(config.env_id), config.seed)
+    make_test_set(config.test_set, task_space_of(env_id), config.seed)
+
+
+def env_factory(config: ExperimentConfig) -> TaskEnvFactory:
+    """The factory of the config's training and evaluation envs."""
+    return TaskEnvFactory(config.env_id, config.success_threshold, tuple(config.imports))
 
 
 def build(
@@ -161,19 +230,12 @@ def build(
     check_config(config)
     from agents import make_student
 
-    space = task_space_of(config.env_id)
+    space = task_space_of(resolve_env_id(config.env_id))
     teacher = make_teacher(config.teacher, space, seed=config.seed, **config.teacher_kwargs)
-    env_fns = [lambda: make_task_env(config.env_id, config.success_threshold) for _ in range(config.n_envs)]
     vec_cls: Any = VEC_ENVS[config.vec_env]
-    vec_env: VecEnv = vec_cls(env_fns)
+    vec_env: VecEnv = vec_cls([env_factory(config)] * config.n_envs)
     model = make_student(config.algo, vec_env, seed=config.seed, **config.student_kwargs)
     return vec_env, model, teacher, CurriculumCallback(teacher)
-
-
-def _task_env_ids() -> list[str]:
-    import envs
-
-    return list(envs.TASK_ENV_IDS)
 
 
 def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback] | None = None) -> ExperimentResult:
@@ -185,23 +247,26 @@ def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback]
     run_dir = make_run_dir(config.run_root, name)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     test_set = make_test_set(config.test_set, teacher.space, config.seed)
+    # eval_freq / checkpoint_freq 0 mean "only at the end": the periodic trigger is off, and the checkpoint
+    # callback's end-of-training save and the final evaluation below are the only ones.
     evaluation = PeriodicEvaluation(
-        lambda: make_task_env(config.env_id, config.success_threshold),
+        env_factory(config),
         test_set,
-        eval_freq=config.eval_freq or config.total_timesteps + 1,
+        eval_freq=config.eval_freq,
         log_path=run_dir / "eval.jsonl",
         success_threshold=config.success_threshold,
     )
-    checkpoints = CheckpointCallback(
-        run_dir, curriculum, save_freq=config.checkpoint_freq or config.total_timesteps + 1
-    )
+    checkpoints = CheckpointCallback(run_dir, curriculum, save_freq=config.checkpoint_freq)
     model.set_logger(_logger(run_dir))
     start = time.perf_counter()
-    model.learn(
-        config.total_timesteps,
-        callback=CallbackList([curriculum, evaluation, checkpoints, *(extra_callbacks or [])]),
-        progress_bar=config.progress_bar,
-    )
+    try:
+        model.learn(
+            config.total_timesteps,
+            callback=CallbackList([curriculum, evaluation, checkpoints, *(extra_callbacks or [])]),
+            progress_bar=config.progress_bar,
+        )
+    finally:
+        teacher.close()
     wall = time.perf_counter() - start
     report = evaluation.run_now()  # the final evaluation also lands in eval.jsonl
     summary = {
@@ -218,6 +283,18 @@ def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback]
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     vec_env.close()
     return ExperimentResult(run_dir, model, teacher, report, wall, int(model.num_timesteps))
+
+
+def run_in_worker(config_dict: dict[str, Any]) -> dict[str, Any]:
+    """Run one experiment in a worker process (one torch thread) and return its summary with ``run_dir``.
+
+    Sweeps send this function and a JSON dict to their workers, so only plain data crosses the process boundary.
+    """
+    limit_worker_threads()
+    result = run_experiment(ExperimentConfig.from_dict(config_dict))
+    summary: dict[str, Any] = json.loads((result.run_dir / "summary.json").read_text())
+    summary["run_dir"] = str(result.run_dir)
+    return summary
 
 
 def _logger(run_dir: Path) -> Any:

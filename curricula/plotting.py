@@ -3,7 +3,9 @@
 * :func:`plot_sampling_density` — where the tasks went, one 2-D histogram per period of training;
 * :func:`plot_gmm` — the fitted mixture's task marginals as 2-sigma ellipses coloured by each component's
   learning progress, over the most recent tasks;
-* :func:`save_teacher_plots` — both, named by episode count (what examples call every N episodes).
+* :func:`save_teacher_plots` — both, named by episode count;
+* :class:`CurriculumPlotCallback` — an SB3 callback that calls :func:`save_teacher_plots` every N env steps and at
+  the end of training.
 
 Teachers are read through :class:`GMMView` (``task_history`` and ``gmm_in_task_units``, as ALP-GMM and
 Covar-GMM provide), so the core does not import any teacher. Numbers for TensorBoard come from
@@ -13,7 +15,7 @@ Covar-GMM provide), so the core does not import any teacher. Numbers for TensorB
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import matplotlib
 
@@ -22,8 +24,12 @@ matplotlib.use("Agg")  # files only: never open a window (headless machines, wor
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Ellipse
+from stable_baselines3.common.callbacks import BaseCallback
 
 from curricula.spaces import ParameterSpace
+
+if TYPE_CHECKING:
+    from curricula.callback import CurriculumCallback
 
 
 class TaskHistory(Protocol):
@@ -158,3 +164,57 @@ def save_teacher_plots(
     if hasattr(teacher, "gmm_in_task_units"):
         paths.append(plot_gmm(teacher, space, folder / f"gmm_{episode:08d}.png"))  # type: ignore[arg-type]
     return paths
+
+
+class CurriculumPlotCallback(BaseCallback):
+    """Write the curriculum plots of :func:`save_teacher_plots` every ``every`` env steps and at training end.
+
+    The tasks drawn are the teacher's own ``task_history()`` where it keeps one (ALP-GMM, Covar-GMM), else the
+    results the curriculum callback kept (create it with ``keep_results=True``).
+
+    :param curriculum: the run's curriculum callback (its teacher is plotted)
+    :param space: the 2-D parameter space of the run
+    :param run_dir: plots go to ``run_dir/plots``
+    :param every: env steps between plots (0: only at the end of training)
+    """
+
+    def __init__(self, curriculum: CurriculumCallback, space: ParameterSpace, run_dir: str | Path, every: int = 0):
+        super().__init__()
+        _check_2d(space)
+        if every < 0:
+            raise ValueError(f"every must be >= 0 env steps (0: only at the end), got {every}")
+        teacher = curriculum.teacher
+        if not hasattr(teacher, "task_history") and not curriculum.keep_results:
+            raise ValueError(
+                f"{type(teacher).__name__} keeps no task history: create the CurriculumCallback with keep_results=True"
+            )
+        self.curriculum = curriculum
+        self.space = space
+        self.run_dir = Path(run_dir)
+        self.every = every
+        self._next_plot = every
+        #: every file written, oldest first
+        self.paths: list[Path] = []
+
+    def _tasks(self) -> np.ndarray | None:
+        if hasattr(self.curriculum.teacher, "task_history"):
+            return None  # save_teacher_plots reads the teacher's own history
+        params = [result.task.params for result in self.curriculum.results if result.task.params is not None]
+        return np.array([self.space.to_vector(p) for p in params]).reshape(-1, self.space.ndim)
+
+    def plot_now(self) -> list[Path]:
+        """Write the plots for the current episode count."""
+        paths = save_teacher_plots(
+            self.curriculum.teacher, self.space, self.run_dir, self.curriculum.episodes_reported, tasks=self._tasks()
+        )
+        self.paths.extend(paths)
+        return paths
+
+    def _on_step(self) -> bool:
+        if self.every > 0 and self.num_timesteps >= self._next_plot:
+            self._next_plot += self.every
+            self.plot_now()
+        return True
+
+    def _on_training_end(self) -> None:
+        self.plot_now()

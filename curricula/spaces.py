@@ -19,9 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from curricula.task import Task
+
 
 class TaskSpaceError(ValueError):
-    """Raised when a task does not belong to its space (wrong names, out of bounds, NaN...)."""
+    """Raised when a task does not belong to its space (wrong names, out of bounds, NaN...).
+
+    The message names the field, the value and the allowed bounds or values.
+    """
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,43 @@ class Dimension:
 
 
 class TaskSpace(ABC):
-    """Common interface of parameter and level spaces."""
+    """Common interface of parameter and level spaces.
+
+    A point of the space is a JSON-able dict: a :class:`Task`'s ``params`` for a :class:`ParameterSpace`, its
+    ``level`` for a :class:`LevelSpace` (:attr:`task_field` says which).
+    """
+
+    #: the :class:`Task` field that holds a point of this space
+    task_field: str = "params"
 
     @abstractmethod
     def to_json(self) -> dict[str, Any]:
         """A JSON description of the space (stored with checkpoints and logs)."""
+
+    @abstractmethod
+    def validate(self, point: Mapping[str, Any]) -> None:
+        """Raise :class:`TaskSpaceError` naming the field, the value and the allowed values if ``point`` is not
+        a point of this space."""
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """A point drawn uniformly (a level space: from its generator), only from ``rng``."""
+
+    def point_of(self, task: Task) -> Mapping[str, Any]:
+        """The validated point of this space that ``task`` names (its params or its level).
+
+        :param task: the task to check
+        :raises TaskSpaceError: the task lacks the field, or its value is not a point of this space; the message
+            starts with the task id
+        """
+        point = task.params if self.task_field == "params" else task.level
+        if point is None:
+            raise TaskSpaceError(f"task {task.id} has no {self.task_field}, which this env's space {self!r} needs")
+        try:
+            self.validate(point)
+        except TaskSpaceError as err:
+            raise TaskSpaceError(f"task {task.id}: {err}") from None
+        return point
 
 
 class ParameterSpace(TaskSpace):
@@ -139,6 +176,10 @@ class ParameterSpace(TaskSpace):
         raw = np.where(self.integer_mask, np.minimum(widened, self.high), raw)
         return raw
 
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """A uniform parameter dict (integer dimensions uniform over their values)."""
+        return self.to_params(self.sample_uniform(rng))
+
     def grid(self, points_per_dim: int | Sequence[int]) -> np.ndarray:
         """All points of a regular grid including both bounds, shape (n_points, ndim), raw units."""
         counts = [points_per_dim] * self.ndim if isinstance(points_per_dim, int) else list(points_per_dim)
@@ -158,8 +199,10 @@ class ParameterSpace(TaskSpace):
         missing = [n for n in self.names if n not in params]
         extra = [k for k in params if k not in self.names]
         if missing or extra:
+            allowed = ", ".join(f"{d.name} in [{d.low:g}, {d.high:g}]" for d in self.dims)
             raise TaskSpaceError(
-                f"task params must have exactly the names {list(self.names)}; missing {missing}, unknown {extra}"
+                f"task params {dict(params)!r} must have exactly the names {list(self.names)}; "
+                f"missing {missing}, unknown {extra} (allowed: {allowed})"
             )
         for dim in self.dims:
             value = params[dim.name]
@@ -168,7 +211,7 @@ class ParameterSpace(TaskSpace):
             if not math.isfinite(float(value)):
                 raise TaskSpaceError(f"param {dim.name!r} must be finite, got {value!r}")
             if not dim.low <= float(value) <= dim.high:
-                raise TaskSpaceError(f"param {dim.name!r}={value} is outside [{dim.low}, {dim.high}]")
+                raise TaskSpaceError(f"param {dim.name!r}={value} is outside its bounds [{dim.low:g}, {dim.high:g}]")
             if dim.integer and float(value) != round(float(value)):
                 raise TaskSpaceError(f"param {dim.name!r}={value} must be an integer")
 
@@ -191,6 +234,7 @@ class LevelSpace(TaskSpace):
     """
 
     name: str = "levels"
+    task_field = "level"
 
     @abstractmethod
     def generate(self, rng: np.random.Generator) -> dict[str, Any]:
@@ -199,6 +243,10 @@ class LevelSpace(TaskSpace):
     @abstractmethod
     def validate(self, level: Mapping[str, Any]) -> None:
         """Raise :class:`TaskSpaceError` naming the field if ``level`` is malformed."""
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """A level from :meth:`generate`."""
+        return self.generate(rng)
 
     def mutate(self, level: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
         """A child of ``level`` (ACCEL); spaces without edit operators raise."""
@@ -212,6 +260,9 @@ class LevelSpace(TaskSpace):
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": "levels", "name": self.name}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_json()})"
 
 
 class SeedSpace(LevelSpace):

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
 
-from curricula.experiment import ExperimentConfig, check_config
+from curricula.experiment import ExperimentConfig, check_config, run_in_worker
 
 BACKENDS = ("local", "ray")
 
@@ -42,18 +42,6 @@ def expand_grid(base: ExperimentConfig, grid: Mapping[str, Sequence[Any]]) -> li
     return configs
 
 
-def _run_one(config_dict: dict[str, Any]) -> dict[str, Any]:
-    # Runs in a worker process: imports happen there, results come back as plain JSON data.
-    from agents import limit_threads
-    from curricula.experiment import run_experiment
-
-    limit_threads(1)
-    result = run_experiment(ExperimentConfig.from_dict(config_dict))
-    summary: dict[str, Any] = json.loads((result.run_dir / "summary.json").read_text())
-    summary["run_dir"] = str(result.run_dir)
-    return summary
-
-
 def run_sweep(
     configs: Sequence[ExperimentConfig], backend: str = "local", workers: int = 1, address: str | None = None
 ) -> list[dict[str, Any]]:
@@ -77,12 +65,12 @@ def run_sweep(
         except ImportError as err:
             raise ImportError("the ray backend needs the 'ray' extra: pip install 'curricula-rl[ray]'") from err
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-        remote = ray.remote(num_cpus=1)(_run_one)
+        remote = ray.remote(num_cpus=1)(run_in_worker)
         return list(ray.get([remote.remote(p) for p in payloads]))
     if workers == 1:
-        return [_run_one(p) for p in payloads]
+        return [run_in_worker(p) for p in payloads]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return list(pool.map(_run_one, payloads))
+        return list(pool.map(run_in_worker, payloads))
 
 
 def aggregate(

@@ -73,6 +73,19 @@ class Task:
         return json.dumps(self.to_json(), sort_keys=True)
 
 
+def as_task(task: Task | Mapping[str, Any]) -> Task:
+    """Accept a :class:`Task` or its JSON form (:meth:`Task.to_json`).
+
+    :raises TypeError: ``task`` is neither
+    :raises ValueError: the JSON form has unknown fields or an invalid id
+    """
+    if isinstance(task, Task):
+        return task
+    if isinstance(task, Mapping):
+        return Task.from_json(task)
+    raise TypeError(f"expected a Task or its JSON dict, got {type(task).__name__}")
+
+
 @dataclass(frozen=True)
 class EpisodeResult:
     """What the teacher hears after one episode.
@@ -80,7 +93,8 @@ class EpisodeResult:
     :param task: the task that was played
     :param episode_return: undiscounted sum of the env's own (extrinsic) rewards
     :param length: number of steps
-    :param success: whether the episode counts as solved
+    :param success: whether the episode counts as solved, or None when the run defines no success (the env
+        reports no ``info["is_success"]`` and no ``success_threshold`` was given)
     :param env_index: which vectorized env played it (-1 outside a VecEnv)
     :param truncated: ended by a time limit rather than termination
     :param info: small extra numbers reported by the env (JSON-able)
@@ -89,7 +103,7 @@ class EpisodeResult:
     task: Task
     episode_return: float
     length: int
-    success: bool
+    success: bool | None
     env_index: int = -1
     truncated: bool = False
     info: Mapping[str, Any] = field(default_factory=dict)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABCMeta, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -14,13 +14,32 @@ from curricula.task import EpisodeResult, RolloutSignals, Task
 FeedbackKind = Literal["episode", "rollout"]
 
 
-class Teacher(ABC):
+class _TeacherMeta(ABCMeta):
+    """Applies a teacher's named preset before its constructor runs (see :attr:`Teacher.presets`).
+
+    The preset is resolved here, once, around the outermost constructor call, so that every subclass constructor
+    sees plain keyword options (its signature defaults, overridden by the preset, overridden by explicit values)
+    and none of them has to handle ``preset`` itself.
+    """
+
+    def __call__(cls, *args: Any, preset: str | None = None, **kwargs: Any) -> Any:
+        assert issubclass(cls, Teacher)
+        teacher = super().__call__(*args, **cls.preset_options(preset, kwargs))
+        teacher.preset = preset
+        return teacher
+
+
+class Teacher(metaclass=_TeacherMeta):
     """Decides which task a student plays next, from the results it hears back.
 
     Subclasses implement :meth:`_sample` (build a task with :meth:`_new_task`) and :meth:`_update`, and extend
-    :meth:`_state` / :meth:`_load_state` with everything that determines future samples. Everything random
-    must come from ``self.rng``, the teacher's own seeded generator, so that the same seed and the same
-    feedback give the same samples, and a state round trip gives identical next samples.
+    :meth:`_state` / :meth:`_load_state` through ``super()`` with everything that determines future samples.
+    Everything random must come from ``self.rng``, the teacher's own seeded generator, so that the same seed and
+    the same feedback give the same samples, and a state round trip gives identical next samples.
+
+    Every teacher accepts ``preset=<name>`` (keyword only): the named entry of its class table :attr:`presets`
+    supplies option values, explicit keyword options override them, and an unknown name raises ``ValueError``
+    listing the allowed ones. Without a preset, the constructor's own defaults apply.
 
     :param space: the task space to choose from
     :param seed: seed of the teacher's RNG
@@ -32,6 +51,25 @@ class Teacher(ABC):
     feedback: ClassVar[FeedbackKind] = "episode"
     #: the space kinds this teacher can work with
     supported_spaces: ClassVar[tuple[type[TaskSpace], ...]] = (ParameterSpace, LevelSpace)
+    #: named sets of constructor options (``preset=`` picks one; explicit options override its values)
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: the preset this teacher was built with (None: the constructor's defaults)
+    preset: str | None = None
+
+    @classmethod
+    def preset_options(cls, preset: str | None, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The constructor options of ``preset`` (a key of :attr:`presets`), overridden by ``options``.
+
+        :param preset: preset name, or None for ``options`` alone
+        :param options: explicit keyword options
+        :raises ValueError: for a name that is not in :attr:`presets`
+        """
+        if preset is None:
+            return dict(options)
+        if preset not in cls.presets:
+            allowed = ", ".join(repr(name) for name in sorted(cls.presets)) or "none (this teacher has no presets)"
+            raise ValueError(f"unknown preset {preset!r} for {cls.__name__}; allowed: {allowed}")
+        return {**cls.presets[preset], **options}
 
     def __init__(self, space: TaskSpace, seed: int = 0) -> None:
         if not isinstance(space, self.supported_spaces):
@@ -71,6 +109,19 @@ class Teacher(ABC):
     def scalars(self) -> dict[str, float]:
         """Numbers worth logging (TensorBoard ``teacher/<key>``)."""
         return {"tasks_sampled": float(self.tasks_sampled), "episodes_seen": float(self.episodes_seen)}
+
+    def end_of_training_warnings(self) -> list[str]:
+        """What the user should know about this teacher when training ends, one message each (logged once).
+
+        E.g. a model-based teacher whose model never became ready, and so behaved as uniform random.
+        """
+        return []
+
+    def close(self) -> None:
+        """Release background workers or threads. Idempotent; the default has nothing to release.
+
+        A teacher used again after ``close()`` restarts what it needs.
+        """
 
     def state_dict(self) -> dict[str, Any]:
         """Everything that determines future samples: JSON values and numpy arrays only (never pickled)."""
@@ -133,13 +184,12 @@ class Teacher(ABC):
     def _update_rollout(self, signals: RolloutSignals) -> None:
         raise TypeError(f"{type(self).__name__} declares feedback='rollout' but does not override _update_rollout")
 
-    @abstractmethod
     def _state(self) -> dict[str, Any]:
-        """Subclass state (JSON values and numpy arrays)."""
+        """Subclass state (JSON values and numpy arrays). Extend it: ``state = super()._state()``, add keys."""
+        return {}
 
-    @abstractmethod
     def _load_state(self, state: dict[str, Any]) -> None:
-        """Inverse of :meth:`_state`."""
+        """Inverse of :meth:`_state`. Extend it: ``super()._load_state(state)``, then read the keys you added."""
 
 
 TeacherT = TypeVar("TeacherT", bound=type[Teacher])
@@ -170,7 +220,7 @@ def make_teacher(name: str, space: TaskSpace, seed: int = 0, **kwargs: Any) -> T
     :param name: registered short name, e.g. ``"random"`` or ``"alp_gmm"``
     :param space: the task space
     :param seed: the teacher's RNG seed
-    :param kwargs: teacher-specific options
+    :param kwargs: teacher-specific options, and ``preset`` (a name in the teacher's :attr:`Teacher.presets`)
     """
     if name not in _REGISTRY:
         raise ValueError(f"unknown teacher {name!r}; registered: {sorted(_REGISTRY)}")

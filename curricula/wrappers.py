@@ -1,33 +1,31 @@
-"""The Gymnasium wrapper that carries tasks into an environment and results out of it."""
+"""The Gymnasium wrapper that carries tasks into an environment and results out of it (no SB3 import)."""
 
 from __future__ import annotations
 
 import warnings
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, SupportsFloat
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 import gymnasium as gym
 
-from curricula.task import EpisodeResult, Task
-from curricula.teacher import Teacher
+from curricula.env_api import check_task
+from curricula.spaces import TaskSpace
+from curricula.task import EpisodeResult, Task, as_task
+
+if TYPE_CHECKING:
+    from curricula.teacher import Teacher
+
+__all__ = ["NO_TASK_ID", "TaskEnv", "as_task"]
 
 NO_TASK_ID = -1
-
-
-def as_task(task: Task | Mapping[str, Any]) -> Task:
-    """Accept a :class:`Task` or its JSON form."""
-    if isinstance(task, Task):
-        return task
-    if isinstance(task, Mapping):
-        return Task.from_json(task)
-    raise TypeError(f"expected a Task or its JSON dict, got {type(task).__name__}")
 
 
 class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
     """Feeds tasks to a task-aware env and reports each finished episode.
 
-    The inner env must accept ``reset(options={"task": task})``. Where the next task comes from, in order:
+    The inner env must be task-aware (see :mod:`curricula.env_api`): it has a ``task_space`` and accepts
+    ``reset(options={"task": task})``. Where the next task comes from, in order:
 
     1. ``options["task"]`` passed to :meth:`reset` (explicit resets: evaluation, tests);
     2. the FIFO of pending tasks filled by :meth:`push_task` (the learner-side
@@ -36,19 +34,28 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
     3. an in-process teacher attached with :meth:`attach_teacher` (single-process loops);
     4. ``frozen_task`` (env checkers, fixed-task training).
 
-    With none of these the episode is *unassigned*: the inner env plays its own default, ``info["task_id"]`` is
-    -1, and no result is reported. SB3's first reset inside ``learn()`` happens before any callback runs; the
-    curriculum callback resets such envs again once their tasks are pushed.
+    With none of these the episode is *unassigned*: the inner env plays a task of its own choosing (the library's
+    envs draw a uniform one from their seeded RNG), ``info["task_id"]`` is -1, and no result is reported. SB3's
+    first reset inside ``learn()`` happens before any callback runs; the curriculum callback resets such envs
+    again once their tasks are pushed.
+
+    Every task, whichever entry point it came through (``options``, :meth:`push_task`, the teacher,
+    ``frozen_task``), is checked against the inner env's ``task_space`` before it is queued or played: a task
+    outside the space or missing a parameter raises :class:`~curricula.spaces.TaskSpaceError` naming the field,
+    the value and the bounds.
 
     Every step's info gets ``task_id``; the last step of an episode also gets ``episode_result``
-    (:class:`~curricula.task.EpisodeResult`) and ``is_success`` (which SB3 logs as ``rollout/success_rate``).
+    (:class:`~curricula.task.EpisodeResult`). **Success** is never invented: it is the inner env's own
+    ``info["is_success"]`` when the env sets one, else ``return >= success_threshold`` when a threshold is
+    given (then written to ``info["is_success"]``, which SB3 logs as ``rollout/success_rate``), else undefined:
+    ``EpisodeResult.success`` is None and no ``is_success`` is written, so SB3 logs no success rate.
     Place this wrapper directly above the reward-defining env (below any reward shaping) so the reported return
     is the env's own.
 
     :param env: a task-aware env
     :param success_threshold: episodes whose return is >= this count as successes, unless the inner env
         reports ``info["is_success"]`` itself
-    :param frozen_task: a task to play whenever nothing else is pending
+    :param frozen_task: a task to play whenever nothing else is pending (checked against the task space here)
     :param max_pending: capacity of the FIFO (a bug guard: the callback keeps only a few tasks ahead)
     """
 
@@ -65,8 +72,18 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
         gym.Wrapper.__init__(self, env)
         if max_pending < 1:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        try:
+            space = env.get_wrapper_attr("task_space")
+        except AttributeError:
+            raise TypeError(
+                f"TaskEnv needs a task-aware env with a task_space attribute; {env} has none (see curricula.env_api)"
+            ) from None
+        if not isinstance(space, TaskSpace):
+            raise TypeError(f"{env}'s task_space is a {type(space).__name__}, not a curricula TaskSpace")
+        # looked up once (not per task): a wrapper stack does not change under a live env
+        self._task_space: TaskSpace = space
         self.success_threshold = success_threshold
-        self.frozen_task = as_task(frozen_task) if frozen_task is not None else None
+        self.frozen_task = check_task(frozen_task, space) if frozen_task is not None else None
         self.max_pending = max_pending
         self._pending: deque[Task] = deque()
         self._teacher: Teacher | None = None
@@ -80,8 +97,8 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
 
     # -- task channel -----------------------------------------------------------------------------------------
     def push_task(self, task: Task | Mapping[str, Any]) -> None:
-        """Queue a task for a later episode (FIFO)."""
-        checked = as_task(task)
+        """Queue a task for a later episode (FIFO), after checking it against the task space."""
+        checked = check_task(task, self._task_space)
         if len(self._pending) >= self.max_pending:
             raise RuntimeError(f"TaskEnv: {self.max_pending} tasks already pending; is the feedback loop broken?")
         self._pending.append(checked)
@@ -127,11 +144,11 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
             # so that every task the teacher sent is played to its end and reported exactly once.
             self._pending.appendleft(self.current_task)
         if "task" in inner_options:
-            task: Task | None = as_task(inner_options["task"])
+            task: Task | None = check_task(inner_options["task"], self._task_space)
         elif self._pending:
             task = self._pending.popleft()
         elif self._teacher is not None:
-            task = self._teacher.sample()
+            task = check_task(self._teacher.sample(), self._task_space)
         else:
             task = self.frozen_task
         self.current_task = task
@@ -162,12 +179,12 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
         if terminated or truncated:
             self._episode_over = True
         if (terminated or truncated) and task is not None:
+            success: bool | None = None
             if "is_success" in info:
                 success = bool(info["is_success"])
             elif self.success_threshold is not None:
                 success = self._episode_return >= self.success_threshold
-            else:
-                success = False
+                info["is_success"] = success
             result = EpisodeResult(
                 task=task,
                 episode_return=self._episode_return,
@@ -177,7 +194,6 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
                 truncated=bool(truncated) and not bool(terminated),
             )
             info["episode_result"] = result
-            info["is_success"] = success
             if self._teacher is not None:
                 self._teacher.update(result)
         return obs, reward, terminated, truncated, info

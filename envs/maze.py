@@ -9,7 +9,8 @@ A level is a JSON dict, built into a grid deterministically by :class:`MazeEnv`:
 
 Reaching the goal pays MiniGrid's ``1 - 0.9 * steps / max_steps`` and ends the episode; ``max_steps`` is
 ``max_steps_per_cell`` times the grid's cell count (2 by default, the evaluation budget of the UED papers'
-held-out mazes). A maze is *solved* when its return is > 0 (``info["is_success"]``).
+held-out mazes). A maze is *solved* when its return is > 0 (``info["is_success"]``, set on the last step).
+An episode without a task plays a level drawn from the env's task space with the env's seeded RNG.
 
 :class:`MazeLevelSpace` generates random mazes (walls drawn without replacement, agent and goal on distinct free
 cells, random direction, as minimax's AMaze) and mutates them for ACCEL. :data:`HELD_OUT_MAZES` holds named,
@@ -18,26 +19,21 @@ hand-made mazes for evaluation (:func:`held_out_test_set`).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from minigrid.core.grid import Grid
-from minigrid.core.mission import MissionSpace
-from minigrid.core.world_object import Goal, Wall
-from minigrid.minigrid_env import MiniGridEnv
 from minigrid.wrappers import ImgObsWrapper
 
-from curricula.evaluation import TestSet
 from curricula.spaces import LevelSpace, TaskSpaceError
 from curricula.task import Task
+from curricula.test_set import TestSet
+from envs.minigrid_base import GoalGridEnv, shortest_path_length
 
 #: interior sides a level may have (the 7x7 egocentric view keeps the observation space fixed for all)
 MIN_SIZE, MAX_SIZE = 3, 23
 _LEVEL_FIELDS = {"size", "walls", "agent", "agent_dir", "goal"}
-_MISSION = "get to the green goal square"
 _EDITS = ("add_wall", "remove_wall", "move_goal")
 
 
@@ -94,20 +90,8 @@ def _rows(walls: np.ndarray) -> list[str]:
 
 def shortest_path(level: Mapping[str, Any]) -> int | None:
     """Moves on the 4-neighbour grid from agent to goal, or None if the goal is unreachable."""
-    walls = wall_array(level)
-    size = walls.shape[0]
-    start, goal = tuple(level["agent"]), tuple(level["goal"])
-    dist = {start: 0}
-    frontier = deque([start])
-    while frontier:
-        x, y = frontier.popleft()
-        if (x, y) == goal:
-            return dist[(x, y)]
-        for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
-            if 0 <= nx < size and 0 <= ny < size and not walls[ny, nx] and (nx, ny) not in dist:
-                dist[(nx, ny)] = dist[(x, y)] + 1
-                frontier.append((nx, ny))
-    return None
+    agent, goal = level["agent"], level["goal"]
+    return shortest_path_length(wall_array(level), (int(agent[0]), int(agent[1])), (int(goal[0]), int(goal[1])))
 
 
 def maze_from_ascii(rows: Sequence[str], agent_dir: int = 0) -> dict[str, Any]:
@@ -190,13 +174,18 @@ class MazeLevelSpace(LevelSpace):
         }
 
     def validate(self, level: Mapping[str, Any]) -> None:
+        """Any well-formed maze of a size in [3, 23] belongs to the space (the env plays them all, and held-out
+        mazes are bigger than generated ones); ``size`` only governs :meth:`generate` and :meth:`mutate`."""
         validate_maze(level)
-        if level["size"] != self.size:
-            raise TaskSpaceError(f"maze field 'size'={level['size']} must be {self.size} in this space")
 
     def mutate(self, level: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
-        """``mutation_edits`` random edits; an edit with nothing to act on (no wall to remove) is a no-op."""
+        """``mutation_edits`` random edits; an edit with nothing to act on (no wall to remove) is a no-op.
+
+        :raises TaskSpaceError: ``level`` is malformed or not of this space's ``size``
+        """
         self.validate(level)
+        if level["size"] != self.size:
+            raise TaskSpaceError(f"maze field 'size'={level['size']} must be {self.size} to mutate in this space")
         walls = wall_array(level)
         agent = (int(level["agent"][0]), int(level["agent"][1]))
         goal = (int(level["goal"][0]), int(level["goal"][1]))
@@ -233,60 +222,32 @@ class MazeLevelSpace(LevelSpace):
         }
 
 
-class MazeEnv(MiniGridEnv):
+class MazeEnv(GoalGridEnv):
     """Plays the maze record of ``options["task"].level``; the grid is rebuilt from the record at every reset.
 
-    Without a task the last level is replayed (an empty 7x7 room before the first one).
+    Any well-formed maze is played, whatever its size (held-out mazes are bigger than the training ones).
+    Without a task the episode plays a level drawn from ``task_space``'s generator with the env's seeded RNG.
 
-    :param task_space: the space whose levels this env's teachers choose (any valid maze record is played)
+    :param task_space: the space whose levels this env's teachers choose
     :param max_steps_per_cell: the episode limit is this times the grid's cell count (border included)
+    :param kwargs: passed to ``MiniGridEnv`` (``render_mode``, ...)
     """
 
     def __init__(self, task_space: MazeLevelSpace | None = None, max_steps_per_cell: int = 2, **kwargs: Any) -> None:
-        self.task_space = task_space if task_space is not None else MazeLevelSpace()
-        self.max_steps_per_cell = max_steps_per_cell
+        #: the level of the current episode
         self.level: dict[str, Any] = maze_from_ascii(["A......", *["......."] * 5, "......G"])
-        side = MAX_SIZE + 2
-        super().__init__(
-            mission_space=MissionSpace(mission_func=lambda: _MISSION),
-            width=side,
-            height=side,
-            max_steps=max_steps_per_cell * side * side,
-            see_through_walls=True,
-            **kwargs,
-        )
+        space = task_space if task_space is not None else MazeLevelSpace()
+        super().__init__(space, MAX_SIZE + 2, max_steps_per_cell, **kwargs)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        task = (options or {}).get("task")
-        if isinstance(task, Task):
-            if task.level is None:
-                raise TaskSpaceError("MazeEnv needs a task with a maze level record")
-            validate_maze(task.level)
-            self.level = dict(task.level)
-        side = int(self.level["size"]) + 2
-        # The grid and the step limit follow the level; the 7x7 egocentric view keeps the obs space fixed.
-        self.width = self.height = side
-        self.max_steps = self.max_steps_per_cell * side * side
-        return super().reset(seed=seed)
+    def _apply_task(self, point: dict[str, Any]) -> int:
+        self.level = point
+        return int(point["size"]) + 2
 
     def _gen_grid(self, width: int, height: int) -> None:
-        self.grid = Grid(width, height)
-        self.grid.wall_rect(0, 0, width, height)
-        walls = wall_array(self.level)
-        for y, x in zip(*np.nonzero(walls), strict=True):
-            self.grid.set(int(x) + 1, int(y) + 1, Wall())
         gx, gy = self.level["goal"]
-        self.put_obj(Goal(), int(gx) + 1, int(gy) + 1)
+        self._build_room(width, height, (int(gx) + 1, int(gy) + 1), interior_walls=wall_array(self.level))
         ax, ay = self.level["agent"]
-        self.agent_pos = np.array((int(ax) + 1, int(ay) + 1))
-        self.agent_dir = int(self.level["agent_dir"])
-        self.mission = _MISSION
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = super().step(action)
-        if terminated or truncated:
-            info["is_success"] = float(reward) > 0.0
-        return obs, float(reward), terminated, truncated, info
+        self._place_agent((int(ax) + 1, int(ay) + 1), int(self.level["agent_dir"]))
 
 
 def make_maze(
@@ -414,7 +375,7 @@ HELD_OUT_MAZES: dict[str, dict[str, Any]] = {
 
 
 def held_out_test_set(names: Sequence[str] | None = None) -> TestSet:
-    """The held-out mazes as a :class:`~curricula.evaluation.TestSet` (in ``names`` order, default all)."""
+    """The held-out mazes as a :class:`~curricula.test_set.TestSet` (in ``names`` order, default all)."""
     chosen = list(HELD_OUT_MAZES) if names is None else list(names)
     unknown = [n for n in chosen if n not in HELD_OUT_MAZES]
     if unknown:

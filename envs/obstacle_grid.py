@@ -7,19 +7,14 @@ and more obstacles make the sparse reward harder to find, so a teacher has a rea
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
-from minigrid.core.grid import Grid
-from minigrid.core.mission import MissionSpace
-from minigrid.core.world_object import Goal, Wall
-from minigrid.minigrid_env import MiniGridEnv
+from minigrid.core.world_object import Wall
 from minigrid.wrappers import ImgObsWrapper
 
 from curricula.spaces import Dimension, ParameterSpace
-from curricula.task import Task
+from envs.minigrid_base import GoalGridEnv, blocked_cells, shortest_path_length
 
 MIN_SIZE, MAX_SIZE = 5, 11
 MAX_OBSTACLES = 15
@@ -50,88 +45,49 @@ OBSTACLE_GRID_SPACE = obstacle_grid_space()
 _PLACEMENT_ATTEMPTS = 50
 
 
-def _reachable(grid: Grid, start: tuple[int, int], goal: tuple[int, int]) -> bool:
-    seen = {start}
-    frontier = deque([start])
-    while frontier:
-        x, y = frontier.popleft()
-        if (x, y) == goal:
-            return True
-        for nx, ny in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
-            if (nx, ny) in seen or not (0 <= nx < grid.width and 0 <= ny < grid.height):
-                continue
-            cell = grid.get(nx, ny)
-            if cell is None or cell.can_overlap():
-                seen.add((nx, ny))
-                frontier.append((nx, ny))
-    return False
-
-
-class ObstacleGridEnv(MiniGridEnv):
+class ObstacleGridEnv(GoalGridEnv):
     """MiniGrid room of side ``size`` (walls included) with ``obstacles`` wall blocks.
 
     Obstacles are capped at a third of the free interior cells (small rooms cannot hold 15 blocks); the layout
-    is drawn from the env's RNG, so ``reset(seed=s)`` with the same task gives the same layout.
-    ``info["is_success"]`` is set when the goal is reached.
+    is drawn from the env's RNG, so ``reset(seed=s)`` with the same task gives the same layout. Without a task
+    the episode plays a uniform one from that RNG. ``info["is_success"]`` is set on the last step: True when the
+    goal was reached.
 
     :param max_steps_per_cell: the episode limit is this times the room's cell count
     :param max_size: the largest room side of the task space (see :func:`obstacle_grid_space`)
     :param max_obstacles: the largest obstacle count of the task space
+    :param kwargs: passed to ``MiniGridEnv`` (``render_mode``, ...)
     """
 
     def __init__(
         self, max_steps_per_cell: int = 2, max_size: int = MAX_SIZE, max_obstacles: int = MAX_OBSTACLES, **kwargs: Any
     ) -> None:
-        self.task_space = obstacle_grid_space(max_size, max_obstacles)
-        self.max_steps_per_cell = max_steps_per_cell
+        #: the task of the current episode
         self.task_params: dict[str, Any] = {"size": 7, "obstacles": 2}
-        super().__init__(
-            mission_space=MissionSpace(mission_func=lambda: "get to the green goal square"),
-            width=max_size,
-            height=max_size,
-            max_steps=max_steps_per_cell * max_size * max_size,
-            see_through_walls=True,
-            **kwargs,
-        )
+        super().__init__(obstacle_grid_space(max_size, max_obstacles), max_size, max_steps_per_cell, **kwargs)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        task = (options or {}).get("task")
-        if isinstance(task, Task):
-            if task.params is None:
-                raise ValueError("ObstacleGridEnv needs a task with params {'size', 'obstacles'}")
-            self.task_space.validate(task.params)
-            self.task_params = dict(task.params)
-        size = int(self.task_params["size"])
-        # The grid (and so the step limit) follows the task; the 7x7 egocentric view keeps the obs space fixed.
-        self.width = self.height = size
-        self.max_steps = self.max_steps_per_cell * size * size
-        return super().reset(seed=seed)
+    def _apply_task(self, point: dict[str, Any]) -> int:
+        self.task_params = point
+        return int(point["size"])
 
     def _gen_grid(self, width: int, height: int) -> None:
         start, goal = (1, 1), (width - 2, height - 2)
         free_cells = (width - 2) * (height - 2) - 2
         n_obstacles = min(int(self.task_params["obstacles"]), free_cells // 3)
         for _ in range(_PLACEMENT_ATTEMPTS):
-            self.grid = Grid(width, height)
-            self.grid.wall_rect(0, 0, width, height)
-            self.put_obj(Goal(), *goal)
+            self._build_room(width, height, goal)
             for _ in range(n_obstacles):
                 self.place_obj(Wall(), reject_fn=lambda _env, pos: pos in (start, goal), max_tries=1000)
-            if _reachable(self.grid, start, goal):
+            if shortest_path_length(blocked_cells(self.grid), start, goal) is not None:
                 break
         else:  # pragma: no cover - a third of the cells can always be placed reachably within 50 draws
             raise RuntimeError(f"no reachable layout for {self.task_params}")
-        self.agent_pos = np.array(start)
-        self.agent_dir = 0
-        self.mission = "get to the green goal square"
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = super().step(action)
-        if terminated or truncated:
-            info["is_success"] = float(reward) > 0.0
-        return obs, float(reward), terminated, truncated, info
+        self._place_agent(start, 0)
 
 
 def make_obstacle_grid(**kwargs: Any) -> gym.Env[Any, Any]:
-    """The registered form: :class:`ObstacleGridEnv` with the 7x7x3 symbolic image as observation."""
+    """The registered form: :class:`ObstacleGridEnv` with the 7x7x3 symbolic image as observation.
+
+    :param kwargs: passed to :class:`ObstacleGridEnv`
+    """
     return ImgObsWrapper(ObstacleGridEnv(**kwargs))

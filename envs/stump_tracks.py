@@ -6,7 +6,8 @@ pad, the track alternates one stump (one terrain step wide, height ~ N(μ_h, 0.1
 steps) and a flat stretch of length max(Δs, 0.01). Everything else — walker, reward, observations, lidars — is
 gymnasium's ``BipedalWalker``, which this env subclasses, overriding only the terrain generator (and the leg
 length, for the short walker). Episodes last at most 2000 steps; an episode is a success when its return
-exceeds 230.
+exceeds 230 (``info["is_success"]`` on the last step). Without a task the episode plays a uniform one drawn from
+the env's seeded RNG.
 
 Test sets: :func:`grid_test_set` (TeachMyAgent's 10x10 grid) and :func:`uniform_test_set` (50 seeded tasks).
 """
@@ -23,9 +24,9 @@ import numpy as np
 from Box2D.b2 import fixtureDef, polygonShape
 from gymnasium.envs.box2d.bipedal_walker import BipedalWalker
 
-from curricula.evaluation import TestSet
+from curricula.env_api import read_task
 from curricula.spaces import Dimension, ParameterSpace
-from curricula.task import Task
+from curricula.test_set import TestSet
 
 STUMP_TRACKS_SPACE = ParameterSpace([Dimension("stump_height", 0.0, 3.0), Dimension("obstacle_spacing", 0.0, 6.0)])
 #: an episode is solved when its return exceeds this
@@ -102,17 +103,11 @@ class StumpTracksEnv(BipedalWalker):
         self._return = 0.0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
-        # seed first, so that a task-less reset draws its task from the seeded generator
+        # seed first, so that an episode without a task draws it from the seeded generator
         if seed is not None:
             gym.Env.reset(self, seed=seed)
-        task = (options or {}).get("task")
-        if isinstance(task, Task):
-            if task.params is None:
-                raise ValueError("StumpTracksEnv needs a task with params (stump_height, obstacle_spacing)")
-            vector = self.task_space.to_vector(task.params)
-        else:
-            vector = self.task_space.sample_uniform(self.np_random)
-        self.stump_height, self.obstacle_spacing = float(vector[0]), float(vector[1])
+        params = read_task(options, self.task_space, self.np_random)
+        self.stump_height, self.obstacle_spacing = float(params["stump_height"]), float(params["obstacle_spacing"])
         with _legs_of_length(LEG_LENGTHS[self.walker]):
             # seed=None here: the generator was seeded above and must not be reseeded
             obs, info = super().reset(seed=None, options=options)

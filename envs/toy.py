@@ -19,8 +19,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from curricula.env_api import read_task
 from curricula.spaces import Dimension, ParameterSpace
-from curricula.task import Task
 
 UNLOCK_COMPETENCE = 75
 MAX_COMPETENCE = 100
@@ -87,7 +87,8 @@ class ToyStudent:
 class ToyEnv(gym.Env[np.ndarray, np.int64]):
     """:class:`ToyStudent` as a one-step episode env: the reset's task is played, the single step pays the
     competence / 100. The observation and action carry no information (the "student" is the competence grid).
-    Success = the cell is mastered.
+    Success (``info["is_success"]``) = the cell is mastered. Without a task the episode plays a uniform point drawn
+    from the env's seeded RNG.
 
     :param n_dims: relevant dimensions
     :param n_bins: bins per dimension
@@ -105,16 +106,11 @@ class ToyEnv(gym.Env[np.ndarray, np.int64]):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        task = (options or {}).get("task")
-        if isinstance(task, Task):
-            if task.params is None:
-                raise ValueError("ToyEnv needs a task with params")
-            self._point = self.task_space.to_vector(task.params)
-        else:
-            self._point = self.task_space.sample_uniform(self.np_random)
+        self._point = self.task_space.to_vector(read_task(options, self.task_space, self.np_random))
         return np.zeros(1, dtype=np.float32), {}
 
     def step(self, action: np.int64) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         reward = self.student.play(self._point)
+        # every episode is one step long: this is its last step
         info = {"is_success": reward > UNLOCK_COMPETENCE / MAX_COMPETENCE, "score": self.student.score()}
         return np.zeros(1, dtype=np.float32), reward, True, False, info

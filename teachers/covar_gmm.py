@@ -3,18 +3,19 @@
 Each episode stores ``[task, t, return]`` with ``t`` the episode's position inside the current batch of
 ``fit_rate`` episodes, scaled to [0, 1). A component's learning progress is the covariance of time and return in
 it: a positive covariance means returns rose during the batch. It shares the fit schedule and sampler of
-:class:`~teachers.alp_gmm.GMMTeacher`.
+:class:`~teachers.gmm_teacher.GMMTeacher` with ALP-GMM.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from curricula.spaces import TaskSpace
 from curricula.teacher import register_teacher
-from teachers.alp_gmm import GMMTeacher, GrowingArray, _preset_kwargs
+from teachers.gmm_teacher import GMMTeacher
+from teachers.numerics import GrowingArray
 
 #: presets of the released code
 COVAR_GMM_PRESETS: dict[str, dict[str, Any]] = {
@@ -30,21 +31,20 @@ class CovarGMMTeacher(GMMTeacher):
     """Covar-GMM: components picked in proportion to their positive time–return covariance.
 
     The reference semantics (raw units, raw returns) are the default; ``normalize_tasks`` and ``return_bounds``
-    give the unit-cube / [0, 1] modelling of the improved ALP-GMM. On the toy space both are the same.
+    give the unit-cube / [0, 1] modelling of the improved ALP-GMM. On the toy space both are the same. The
+    defaults are the ``"paper"`` preset's; ``preset="teachmyagent"`` gives (150, k 2..14, 10 % random).
 
     :param space: a :class:`~curricula.spaces.ParameterSpace`
     :param seed: RNG seed
-    :param preset: ``"paper"`` (fit 250, k 2..10, 20 % random) or ``"teachmyagent"`` (150, k 2..14, 10 %)
     :param absolute_lp: use |covariance| instead of max(0, covariance)
-    :param kwargs: overrides of :class:`~teachers.alp_gmm.GMMTeacher` options
+    :param kwargs: the options of :class:`~teachers.gmm_teacher.GMMTeacher`
     """
 
-    def __init__(
-        self, space: TaskSpace, seed: int = 0, preset: str = "paper", absolute_lp: bool = False, **kwargs: Any
-    ):
-        self.preset = preset
+    presets: ClassVar[dict[str, dict[str, Any]]] = COVAR_GMM_PRESETS
+
+    def __init__(self, space: TaskSpace, seed: int = 0, absolute_lp: bool = False, **kwargs: Any) -> None:
         self.absolute_lp = bool(absolute_lp)
-        super().__init__(space, seed, **_preset_kwargs(preset, COVAR_GMM_PRESETS, kwargs))
+        super().__init__(space, seed, **kwargs)
         self.times = GrowingArray(1)
 
     def _record(self, task: np.ndarray, ret: float) -> None:
@@ -59,8 +59,11 @@ class CovarGMMTeacher(GMMTeacher):
         covar = covariances[:, -2, -1]
         return np.abs(covar) if self.absolute_lp else np.clip(covar, 0.0, None)
 
-    def _own_state(self) -> dict[str, Any]:
-        return {"times": self.times.view[:, 0].copy()}
+    def _state(self) -> dict[str, Any]:
+        state = super()._state()
+        state["times"] = self.times.view[:, 0].copy()
+        return state
 
-    def _load_own_state(self, state: dict[str, Any]) -> None:
-        self.times.load(np.asarray(state["times"]).reshape(-1, 1))
+    def _load_state(self, state: dict[str, Any]) -> None:
+        super()._load_state(state)
+        self.times.assign(np.asarray(state["times"]).reshape(-1, 1))

@@ -7,7 +7,8 @@ student's raw episode returns on it. Levels live in the same bounded, rank + sta
 with any student algorithm.
 
 **Caching and cost.** ``R_ref`` does not depend on the student, so it is computed once per level and cached. Reference
-jobs run off the learner's critical path (:class:`agents.reference.ReferencePool`, a spawned worker by default),
+jobs run off the learner's critical path (a :class:`curricula.reference.ReferenceRunner`, looked up by the name
+``reference_algo`` at the first job; ``import agents`` registers SB3's learners, run in a spawned worker by default),
 at a fixed rate: one job per ``reference_interval`` student env steps, for the buffer level with the highest score
 that has no reference yet. The reference agent therefore spends about
 ``(reference_budget + evaluation steps) / reference_interval`` of the student's env steps (measured:
@@ -27,17 +28,21 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from curricula.reference import ReferenceRunner, ReferenceSpec, make_reference_runner
 from curricula.spaces import TaskSpace
 from curricula.task import EpisodeResult
 from curricula.teacher import register_teacher
-from teachers.plr import LevelReplayTeacher
+from teachers.plr import PRESETS, LevelReplayTeacher
 
-if TYPE_CHECKING:
-    from agents.reference import ReferenceConfig, ReferencePool
+#: the level-replay presets, with a reference job every 4096 steps of a 2048-step budget in the CPU one
+GROOVE_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": dict(PRESETS["paper"]),
+    "cpu": {**PRESETS["cpu"], "reference_budget": 2048, "reference_interval": 4096},
+}
 
 
 @register_teacher("groove")
@@ -48,7 +53,8 @@ class GrooveTeacher(LevelReplayTeacher):
     :param seed: RNG seed
     :param env_id: env that plays the levels, for the reference agent; default: the space's ``env_id`` attribute.
         Without one, no reference runs and every score is the fallback.
-    :param reference_algo: the reference learner (:func:`agents.make_student` name)
+    :param reference_algo: the reference learner, a name registered in :mod:`curricula.reference` (``import agents``
+        registers the :func:`agents.make_student` algorithms); looked up at the first reference job
     :param reference_budget: env steps of reference training per level
     :param reference_interval: student env steps between reference jobs (sets the reference's share of steps)
     :param reference_lag: student env steps after submission at which a job's result is collected (default:
@@ -59,6 +65,8 @@ class GrooveTeacher(LevelReplayTeacher):
     :param return_smoothing: weight of the newest episode in the student's moving-average return per level
     :param kwargs: buffer and replay options of :class:`~teachers.plr.LevelReplayTeacher`
     """
+
+    presets: ClassVar[dict[str, dict[str, Any]]] = GROOVE_PRESETS
 
     def __init__(
         self,
@@ -86,20 +94,19 @@ class GrooveTeacher(LevelReplayTeacher):
         self.reference_interval = int(reference_interval)
         self.reference_lag = int(reference_interval if reference_lag is None else reference_lag)
         self.return_smoothing = float(return_smoothing)
-        self.config: ReferenceConfig | None = None
-        self.pool: ReferencePool | None = None
+        #: what the reference learner does; None without an env (then every score is the fallback)
+        self.reference_spec: ReferenceSpec | None = None
         if self.env_id is not None:
-            # Imported here: the teachers package stays independent of agents/ unless a reference agent is needed.
-            from agents.reference import ReferenceConfig, ReferencePool
-
-            self.config = ReferenceConfig(
+            self.reference_spec = ReferenceSpec(
                 env_id=self.env_id,
                 algo=reference_algo,
-                budget=reference_budget,
-                eval_episodes=reference_eval_episodes,
-                seed=reference_seed,
+                budget=int(reference_budget),
+                eval_episodes=int(reference_eval_episodes),
+                seed=int(reference_seed),
+                mode=reference_mode,
             )
-            self.pool = ReferencePool(self.config, mode=reference_mode)
+        # Built at the first job, not here: building or restoring the teacher must not need the agents package.
+        self._runner: ReferenceRunner | None = None
         self.student_steps = 0
         self._next_submit = self.reference_interval
         self._student_return: dict[str, float] = {}
@@ -146,7 +153,7 @@ class GrooveTeacher(LevelReplayTeacher):
     def _submit_due_jobs(self) -> None:
         while self.student_steps >= self._next_submit:
             self._next_submit += self.reference_interval
-            if self.pool is None:
+            if self.reference_spec is None:
                 continue
             busy = {job[0] for job in self._pending}
             candidates = [
@@ -160,7 +167,7 @@ class GrooveTeacher(LevelReplayTeacher):
             level = self.buffer.levels[slot]
             key = self.space.key(level)
             self._pending.append([key, dict(level), self.student_steps + self.reference_lag])
-            self._futures[key] = self.pool.submit(level, key)
+            self._futures[key] = self._reference_runner().submit(level, key)
 
     def _collect_due_jobs(self) -> None:
         while self._pending and self._pending[0][2] <= self.student_steps:
@@ -170,11 +177,16 @@ class GrooveTeacher(LevelReplayTeacher):
             if slot is not None and key in self._student_return:
                 self.buffer.scores[slot] = self.regret(key)
 
+    def _reference_runner(self) -> ReferenceRunner:
+        assert self.reference_spec is not None
+        if self._runner is None:
+            self._runner = make_reference_runner(self.reference_spec)
+        return self._runner
+
     def _wait(self, key: str, level: dict[str, Any]) -> dict[str, float]:
-        assert self.pool is not None
         future = self._futures.pop(key, None)
-        if future is None:  # restored from a checkpoint: the job is recomputed (deterministically)
-            future = self.pool.submit(level, key)
+        if future is None:  # restored from a checkpoint, or closed: the job is recomputed (deterministically)
+            future = self._reference_runner().submit(level, key)
         start = time.perf_counter()
         result = future.result()
         self.stall_seconds += time.perf_counter() - start
@@ -183,9 +195,11 @@ class GrooveTeacher(LevelReplayTeacher):
         return result
 
     def close(self) -> None:
-        """Stop the reference workers (pending jobs are recomputed if the teacher is used again)."""
-        if self.pool is not None:
-            self.pool.close()
+        """Stop the reference workers. Idempotent; used again, the teacher starts them anew and recomputes the
+        pending jobs (deterministically, so the samples are those it would have given without the close)."""
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
         self._futures.clear()
 
     # -- state and logging ------------------------------------------------------------------------------------

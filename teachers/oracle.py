@@ -118,9 +118,12 @@ class OracleTeacher(Teacher):
         return out
 
     def _state(self) -> dict[str, Any]:
-        return {"window_low": self.window_low.copy(), "recent": list(self.recent), "moves": self.moves}
+        state = super()._state()
+        state.update(window_low=self.window_low.copy(), recent=list(self.recent), moves=self.moves)
+        return state
 
     def _load_state(self, state: dict[str, Any]) -> None:
+        super()._load_state(state)
         self.window_low = np.asarray(state["window_low"], dtype=np.float64)
         self.recent = [float(r) for r in state["recent"]]
         self.moves = int(state["moves"])

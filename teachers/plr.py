@@ -42,12 +42,17 @@ from curricula.teacher import FeedbackKind, Teacher, register_teacher
 SCORE_FUNCTIONS = ("pvl", "l1", "maxmc")
 
 #: paper defaults (dcd's MiniGrid 0-60 blocks configs) and a CPU-sized preset for small mazes and short runs
+#: (the presets of ``plr`` and ``robust_plr``; pass ``preset="cpu"``)
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(buffer_size=4000, temperature=0.3, staleness_coef=0.3, replay_prob=0.5, min_fill=0.5),
     "cpu": dict(buffer_size=256, temperature=0.3, staleness_coef=0.3, replay_prob=0.5, min_fill=0.25),
 }
 #: ACCEL replays more often (0.8 in dcd, minimax and jaxued)
 ACCEL_REPLAY_PROB = 0.8
+#: ACCEL's presets: the PLR ones with its own replay probability
+ACCEL_PRESETS: dict[str, dict[str, Any]] = {
+    name: {**options, "replay_prob": ACCEL_REPLAY_PROB} for name, options in PRESETS.items()
+}
 
 SOURCE_NEW, SOURCE_REPLAY, SOURCE_MUTANT = "new", "replay", "mutant"
 REPLAY_BALANCES = ("episodes", "steps")
@@ -168,7 +173,8 @@ class LevelBuffer:
         self.evictions += 1
         return True
 
-    def state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
+        """The buffer as JSON values and numpy arrays (inverse: :meth:`load_state_dict`)."""
         return {
             "levels": [dict(level) for level in self.levels],
             "scores": self.scores.copy(),
@@ -177,7 +183,8 @@ class LevelBuffer:
             "evictions": self.evictions,
         }
 
-    def load(self, state: Mapping[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` (levels are validated against the space)."""
         levels = [dict(level) for level in state["levels"]]
         if len(levels) > self.capacity:
             raise ValueError(f"saved buffer holds {len(levels)} levels, capacity is {self.capacity}")
@@ -215,6 +222,7 @@ class LevelReplayTeacher(Teacher):
     """
 
     supported_spaces: ClassVar[tuple[type[TaskSpace], ...]] = (LevelSpace,)
+    presets: ClassVar[dict[str, dict[str, Any]]] = PRESETS
     space: LevelSpace
 
     def __init__(
@@ -254,7 +262,7 @@ class LevelReplayTeacher(Teacher):
     # -- sampling ---------------------------------------------------------------------------------------------
     def replay_ready(self) -> bool:
         """Whether enough levels are scored for replay (``min_fill`` of the buffer, and at least one)."""
-        return len(self.buffer) >= max(1, int(np.ceil(self.min_fill * self.buffer.capacity)))
+        return len(self.buffer) >= self.replay_threshold()
 
     def replay_probabilities(self) -> np.ndarray:
         """The current replay distribution over the buffer's slots."""
@@ -318,16 +326,37 @@ class LevelReplayTeacher(Teacher):
             out["trained_step_fraction"] = float(self._train_mask.mean()) if self._train_mask.size else 0.0
         return out
 
+    def replay_threshold(self) -> int:
+        """Scored levels needed before the first replay (``min_fill`` of ``buffer_size``, at least one)."""
+        return max(1, int(np.ceil(self.min_fill * self.buffer.capacity)))
+
+    def end_of_training_warnings(self) -> list[str]:
+        if self.counts[SOURCE_REPLAY] > 0:
+            return []
+        effect = (
+            "the student learned from no step (PLR⊥ trains on replayed levels only)"
+            if self.robust
+            else "it played new levels only, like domain randomization"
+        )
+        return [
+            f"{self.name} replayed no level in {self.episodes_seen} episodes (replay starts once "
+            f"{self.replay_threshold()} levels are scored, min_fill x buffer_size; {len(self.buffer)} were): "
+            f"{effect}; train longer or lower buffer_size / min_fill (preset='cpu')"
+        ]
+
     def _state(self) -> dict[str, Any]:
-        return {
-            "buffer": self.buffer.state(),
-            "queued": [[dict(level), dict(ann)] for level, ann in self._queued],
-            "counts": dict(self.counts),
-            "balance_steps": list(self.balance_steps),
-        }
+        state = super()._state()
+        state.update(
+            buffer=self.buffer.state_dict(),
+            queued=[[dict(level), dict(ann)] for level, ann in self._queued],
+            counts=dict(self.counts),
+            balance_steps=list(self.balance_steps),
+        )
+        return state
 
     def _load_state(self, state: dict[str, Any]) -> None:
-        self.buffer.load(state["buffer"])
+        super()._load_state(state)
+        self.buffer.load_state_dict(state["buffer"])
         self._queued = [(dict(level), dict(ann)) for level, ann in state["queued"]]
         self.counts = {k: int(v) for k, v in state["counts"].items()}
         self.balance_steps = [int(v) for v in state["balance_steps"]]
@@ -423,8 +452,8 @@ class _RolloutScoredTeacher(LevelReplayTeacher):
 class PLRTeacher(_RolloutScoredTeacher):
     """Prioritized Level Replay: gradients on every level, replay by score rank and staleness.
 
-    Defaults are the papers' (buffer 4000, β 0.3, ρ 0.3, p 0.5, half-full before replay); ``**PRESETS["cpu"]``
-    suits small mazes and short runs. See :class:`LevelReplayTeacher` for the parameters.
+    Defaults are the papers' (= ``preset="paper"``: buffer 4000, β 0.3, ρ 0.3, p 0.5, half-full before replay);
+    ``preset="cpu"`` suits small mazes and short runs. See :class:`LevelReplayTeacher` for the parameters.
     """
 
     def __init__(self, space: TaskSpace, seed: int = 0, score: str = "pvl", **kwargs: Any) -> None:
@@ -453,8 +482,10 @@ class ACCELTeacher(_RolloutScoredTeacher):
     space without mutation operators ACCEL reduces to PLR⊥ (with a warning).
 
     :param max_queued: cap on children waiting to be played (the oldest are dropped first)
-    :param kwargs: see :class:`LevelReplayTeacher`; ``replay_prob`` defaults to 0.8
+    :param kwargs: see :class:`LevelReplayTeacher`; ``replay_prob`` defaults to 0.8, in the presets too
     """
+
+    presets: ClassVar[dict[str, dict[str, Any]]] = ACCEL_PRESETS
 
     def __init__(
         self, space: TaskSpace, seed: int = 0, score: str = "pvl", max_queued: int = 256, **kwargs: Any

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from curricula.task import EpisodeResult, Task
 from curricula.teacher import Teacher, register_teacher
 
@@ -23,10 +21,3 @@ class RandomTeacher(Teacher):
     def _update(self, result: EpisodeResult) -> None:
         # Domain randomization does not adapt; results are counted by the base class only.
         return
-
-    def _state(self) -> dict[str, Any]:
-        return {}
-
-    def _load_state(self, state: dict[str, Any]) -> None:
-        if state:
-            raise ValueError(f"RandomTeacher has no state of its own, got keys {sorted(state)}")

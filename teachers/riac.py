@@ -28,8 +28,9 @@ import numpy as np
 from curricula.spaces import ParameterSpace, TaskSpace
 from curricula.task import EpisodeResult, Task
 from curricula.teacher import Teacher, register_teacher
-from teachers.alp_gmm import proportional_choice
+from teachers.numerics import proportional_choice
 
+#: presets of the released code (``"paper"`` = the constructor defaults)
 RIAC_PRESETS: dict[str, dict[str, Any]] = {
     # teachDRL defaults (the toy reference numbers)
     "paper": {"max_region_size": 200, "nb_split_attempts": 50, "min_dims_range_ratio": 1 / 15},
@@ -59,7 +60,8 @@ class Region:
     def contains(self, task: np.ndarray) -> bool:
         return bool(np.all((task >= self.low) & (task <= self.high)))
 
-    def to_state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
+        """The region as JSON values and numpy arrays (inverse: :meth:`from_state_dict`)."""
         d = len(self.low)
         return {
             "low": self.low,
@@ -72,7 +74,8 @@ class Region:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> Region:
+    def from_state_dict(cls, state: dict[str, Any]) -> Region:
+        """Rebuild a region saved by :meth:`state_dict`."""
         region = cls(
             np.asarray(state["low"], dtype=np.float64),
             np.asarray(state["high"], dtype=np.float64),
@@ -100,15 +103,16 @@ def window_alp(returns: Sequence[float], window: int) -> float:
 
 @register_teacher("riac")
 class RIACTeacher(Teacher):
-    """RIAC with the reference hyperparameters (``preset="paper"``: teachDRL; ``"teachmyagent"``: TMA benchmark).
+    """RIAC with the reference hyperparameters (defaults = ``preset="paper"``: teachDRL; ``"teachmyagent"``: the
+    TeachMyAgent benchmark).
 
     Sampling: 70 % a region picked in proportion to its ALP (every region, parents included), uniform inside it;
     20 % uniform over the whole space; 10 % the lowest-return task of an ALP-picked region plus N(0, 0.1) noise
-    (raw units), clipped inside that region.
+    (raw units), clipped inside that region. Until the root first splits (``max_region_size + 1`` episodes at the
+    earliest) there is one region, so sampling is almost uniform.
 
     :param space: a :class:`~curricula.spaces.ParameterSpace`
     :param seed: RNG seed
-    :param preset: ``"paper"`` or ``"teachmyagent"``
     :param max_region_size: pairs a leaf holds before it must split
     :param nb_split_attempts: random splits tried per overflow
     :param min_dims_range_ratio: minimal child extent per dimension, as a fraction of the space's range
@@ -119,15 +123,15 @@ class RIACTeacher(Teacher):
     """
 
     supported_spaces: ClassVar[tuple[type[TaskSpace], ...]] = (ParameterSpace,)
+    presets: ClassVar[dict[str, dict[str, Any]]] = RIAC_PRESETS
 
     def __init__(
         self,
         space: TaskSpace,
         seed: int = 0,
-        preset: str = "paper",
-        max_region_size: int | None = None,
-        nb_split_attempts: int | None = None,
-        min_dims_range_ratio: float | None = None,
+        max_region_size: int = 200,
+        nb_split_attempts: int = 50,
+        min_dims_range_ratio: float = 1 / 15,
         alp_window: int | None = None,
         min_region_size: float | None = None,
         discard_ratio: float = 0.25,
@@ -135,15 +139,9 @@ class RIACTeacher(Teacher):
     ) -> None:
         super().__init__(space, seed)
         assert isinstance(self.space, ParameterSpace)
-        if preset not in RIAC_PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(RIAC_PRESETS)}")
-        self.preset = preset
-        defaults = RIAC_PRESETS[preset]
-        self.max_region_size = int(max_region_size if max_region_size is not None else defaults["max_region_size"])
-        self.nb_split_attempts = int(nb_split_attempts or defaults["nb_split_attempts"])
-        self.min_dims_range_ratio = float(
-            min_dims_range_ratio if min_dims_range_ratio is not None else defaults["min_dims_range_ratio"]
-        )
+        self.max_region_size = int(max_region_size)
+        self.nb_split_attempts = int(nb_split_attempts)
+        self.min_dims_range_ratio = float(min_dims_range_ratio)
         if self.max_region_size < 4 or self.nb_split_attempts < 1 or not 0.0 <= self.min_dims_range_ratio < 0.5:
             raise ValueError(
                 "need max_region_size >= 4, nb_split_attempts >= 1, 0 <= min_dims_range_ratio < 0.5; got "
@@ -264,9 +262,21 @@ class RIACTeacher(Teacher):
         out["mean_region_alp"] = float(np.mean([r.alp for r in self.regions]))
         return out
 
+    def end_of_training_warnings(self) -> list[str]:
+        if self.splits > 0:
+            return []
+        return [
+            f"{self.name} split no region in {self.episodes_seen} episodes (a split needs more than "
+            f"max_region_size = {self.max_region_size} episodes in one region): with the root region only it sampled "
+            "almost uniformly, like Random; train longer or lower max_region_size"
+        ]
+
     def _state(self) -> dict[str, Any]:
-        return {"regions": [r.to_state() for r in self.regions], "splits": self.splits}
+        state = super()._state()
+        state.update(regions=[r.state_dict() for r in self.regions], splits=self.splits)
+        return state
 
     def _load_state(self, state: dict[str, Any]) -> None:
-        self.regions = [Region.from_state(dict(r)) for r in state["regions"]]
+        super()._load_state(state)
+        self.regions = [Region.from_state_dict(dict(r)) for r in state["regions"]]
         self.splits = int(state["splits"])

@@ -13,12 +13,35 @@ from pathlib import Path
 from typing import Any
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
-    server: CountingProxy
+class _QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
+    def log_message(self, format: str, *args: Any) -> None:  # the test output stays readable
         pass
+
+
+class _LoopbackServer(ThreadingHTTPServer):
+    """A threaded HTTP server on a free loopback port, serving from a daemon thread until :meth:`close`."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _ProxyHandler(_QuietHandler):
+    server: CountingProxy
 
     def _forward(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -62,45 +85,29 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self._forward("POST")
 
 
-class CountingProxy(ThreadingHTTPServer):
+class CountingProxy(_LoopbackServer):
     """Forwards to the real server and counts POSTs per prompt, and the most requests ever in flight."""
 
-    daemon_threads = True
-
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
-        self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+        super().__init__(_ProxyHandler)
 
 
-class _FakeHandler(BaseHTTPRequestHandler):
+class _FakeHandler(_QuietHandler):
     server: FakeServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        request = self.rfile.read(length)
         with self.server.lock:
             self.server.requests += 1
             self.server.headers_seen.append(dict(self.headers.items()))
-        status, headers, body = self.server.reply()
+            self.server.bodies_seen.append(json.loads(request) if request else None)
+        status, headers, body = self.server.reply(chat=self.path.endswith("/chat/completions"))
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -109,26 +116,27 @@ class _FakeHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class FakeServer(ThreadingHTTPServer):
+class FakeServer(_LoopbackServer):
     """A loopback fake answering every POST the same wrong way (fault injection only).
 
     Modes: ``429`` (with Retry-After 0), ``500``, ``garbage`` (200, non-JSON body), ``no_choices`` (200, JSON
-    without choices), ``wrong_types`` (200, a completion whose text is a number), ``nonsense`` (a well-formed
-    completion whose text is not one of the allowed choices).
+    without choices), ``wrong_types`` (200, a completion whose text is a number), ``reply`` (a well-formed
+    completion or chat completion, as the endpoint asked, whose text is :attr:`text`: model output the test
+    chooses, usually hostile).
+
+    :param mode: one of the modes above
+    :param text: the model output of mode ``reply`` (may be changed between requests)
     """
 
-    daemon_threads = True
-
-    def __init__(self, mode: str) -> None:
-        super().__init__(("127.0.0.1", 0), _FakeHandler)
+    def __init__(self, mode: str, text: str = "") -> None:
         self.mode = mode
-        self.lock = threading.Lock()
+        self.text = text
         self.requests = 0
         self.headers_seen: list[dict[str, str]] = []
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
+        self.bodies_seen: list[Any] = []
+        super().__init__(_FakeHandler)
 
-    def reply(self) -> tuple[int, dict[str, str], bytes]:
+    def reply(self, chat: bool) -> tuple[int, dict[str, str], bytes]:
         json_headers = {"Content-Type": "application/json"}
         if self.mode == "429":
             return 429, {**json_headers, "Retry-After": "0"}, b'{"error": {"message": "slow down"}}'
@@ -140,24 +148,21 @@ class FakeServer(ThreadingHTTPServer):
             return 200, json_headers, b'{"id": "x", "object": "text_completion", "model": "m"}'
         if self.mode == "wrong_types":
             return 200, json_headers, json.dumps({"choices": [{"text": 5, "index": 0}]}).encode()
-        if self.mode == "nonsense":
-            completion = {
+        if self.mode == "reply":
+            if chat:
+                choice: dict[str, Any] = {"message": {"role": "assistant", "content": self.text}}
+                kind = "chat.completion"
+            else:
+                choice, kind = {"text": self.text}, "text_completion"
+            body = {
                 "id": "x",
-                "object": "text_completion",
+                "object": kind,
                 "created": 0,
                 "model": "m",
-                "choices": [{"text": "__import__('os').system('echo hi')", "index": 0, "finish_reason": "stop"}],
+                "choices": [{**choice, "index": 0, "finish_reason": "stop"}],
             }
-            return 200, json_headers, json.dumps(completion).encode()
+            return 200, json_headers, json.dumps(body).encode()
         raise ValueError(self.mode)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 class SilentServer:

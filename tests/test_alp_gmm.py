@@ -10,8 +10,10 @@ import pytest
 import teachers  # noqa: F401
 from curricula import Dimension, EpisodeResult, ParameterSpace, Task, make_teacher
 from curricula.serialization import load_state, save_state
-from teachers.alp_gmm import ALPGMMFaithfulTeacher, ALPGMMTeacher, FittedGMM, NearestNeighbour
+from teachers.alp_gmm import ALPGMMFaithfulTeacher, ALPGMMTeacher
 from teachers.covar_gmm import CovarGMMTeacher
+from teachers.gmm import FittedGMM
+from teachers.numerics import NearestNeighbour
 
 STUMP = ParameterSpace([Dimension("height", 0.0, 3.0), Dimension("spacing", 0.0, 6.0)])
 MIXED = ParameterSpace([Dimension("rooms", 1, 4, integer=True), Dimension("density", 0.0, 1.0)])
@@ -106,10 +108,16 @@ def test_presets() -> None:
     assert tma.scale_return(100.0) == 100.0, "TeachMyAgent feeds raw returns"
     assert not paper.normalize_tasks and paper.reg_covar == 1e-6
     assert ALPGMMFaithfulTeacher(STUMP, preset="paper", fit_rate=100).fit_rate == 100
-    with pytest.raises(ValueError, match="preset"):
+    with pytest.raises(ValueError, match="'corl2020'.*allowed: 'paper', 'teachmyagent'"):
         ALPGMMFaithfulTeacher(STUMP, preset="corl2020")
     covar = CovarGMMTeacher(STUMP, preset="teachmyagent")
     assert (covar.fit_rate, covar.random_task_ratio, covar.potential_ks[-1]) == (150, 0.1, 14)
+    assert covar.preset == "teachmyagent" and CovarGMMTeacher(STUMP).preset is None
+    # no preset: the constructor defaults, which are the paper preset's
+    default = make_teacher("alp_gmm_faithful", STUMP)
+    assert (default.fit_rate, default.potential_ks, default.random_task_ratio) == (250, tuple(range(2, 11)), 0.2)
+    with pytest.raises(ValueError, match="no presets"):
+        make_teacher("alp_gmm", STUMP, preset="paper")
 
 
 def test_fit_schedule_uniform_bootstrap_then_fit_every_fit_rate() -> None:
@@ -235,3 +243,27 @@ def test_plots_of_a_teacher_without_history_need_the_played_tasks(tmp_path) -> N
     played = np.array([STUMP.to_vector(teacher.sample().params) for _ in range(50)])
     paths = save_teacher_plots(teacher, STUMP, tmp_path, 50, tasks=played)
     assert [p.name for p in paths] == ["density_00000050.png"] and paths[0].is_file()
+
+
+def test_close_mid_refit_keeps_the_pending_mixture_and_restarts_the_thread() -> None:
+    kwargs = dict(fit_rate=30, potential_ks=[2, 3], async_refit=True, refit_lag=7)
+    closed, untouched = make_teacher("alp_gmm", STUMP, seed=5, **kwargs), make_teacher("alp_gmm", STUMP, seed=5, **kwargs)
+    assert _run(closed, 95) == _run(untouched, 95)
+    assert closed._pending_ready_at == 97, "a fit is in flight"
+    closed.close()
+    closed.close()
+    assert closed._executor is None
+    assert _run(closed, 40) == _run(untouched, 40), "the pending fit is installed when due, later fits restart a thread"
+    assert closed.fits == untouched.fits == 4
+    closed.close()
+    untouched.close()
+
+
+def test_state_has_one_level_of_keys() -> None:
+    # one state pattern: each class adds its keys to its parent's dict (no nested "own" sections)
+    teacher = make_teacher("covar_gmm", STUMP, seed=0, fit_rate=20, potential_ks=[2])
+    _run(teacher, 25)
+    own = teacher.state_dict()["own"]
+    assert {"tasks", "returns", "fits", "gmm", "times"} <= set(own) and "own" not in own
+    alp = make_teacher("alp_gmm_faithful", STUMP, seed=0).state_dict()["own"]
+    assert "alps" in alp and "own" not in alp

@@ -1,8 +1,12 @@
-"""GROOVE: algorithmic regret from cached reference returns, the fallback, deterministic collection, state."""
+"""GROOVE: algorithmic regret from cached reference returns, the fallback, deterministic collection, state,
+the reference-agent registry and close()."""
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,6 +15,13 @@ import envs  # noqa: F401
 import teachers  # noqa: F401
 from agents.reference import ReferenceConfig, ReferencePool, train_reference
 from curricula import EpisodeResult, Teacher, make_teacher
+from curricula.reference import (
+    ReferenceRunner,
+    ReferenceSpec,
+    make_reference_runner,
+    register_reference_agent,
+    registered_reference_agents,
+)
 from curricula.serialization import load_state, save_state
 from curricula.testing import TinyLevelSpace
 from envs.maze import MazeLevelSpace
@@ -33,7 +44,7 @@ def _play(teacher: Teacher, episodes: int, length: int = 10) -> list[str]:
 
 def test_fallback_without_reference_is_minus_the_student_return_ewa() -> None:
     teacher = make_teacher("groove", TinyLevelSpace(), seed=0, buffer_size=8, return_smoothing=0.5)
-    assert isinstance(teacher, GrooveTeacher) and teacher.pool is None
+    assert isinstance(teacher, GrooveTeacher) and teacher.reference_spec is None
     task = teacher.sample()
     key = teacher.space.key(task.level)
     for ret, expected in ((1.0, 1.0), (0.0, 0.5), (0.0, 0.25)):
@@ -113,3 +124,76 @@ def test_groove_bad_options_raise() -> None:
         ReferencePool(ReferenceConfig("Curricula/Maze-v0"), mode="cluster")
     with pytest.raises(ValueError, match="budget"):
         ReferenceConfig("Curricula/Maze-v0", budget=0)
+
+
+class CountingRunner:
+    """A reference learner without SB3: the return is a function of the level key; closes are counted."""
+
+    def __init__(self, spec: ReferenceSpec) -> None:
+        self.spec = spec
+        self.closes = 0
+        self.jobs = 0
+
+    def submit(self, level: Mapping[str, Any], level_key: str) -> cf.Future[dict[str, float]]:
+        self.jobs += 1
+        future: cf.Future[dict[str, float]] = cf.Future()
+        value = (sum(map(ord, level_key)) % 17) / 17.0
+        future.set_result({"return": value, "env_steps": float(self.spec.budget), "seconds": 0.0})
+        return future
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+RUNNERS: list[CountingRunner] = []
+
+
+def _counting_factory(spec: ReferenceSpec) -> ReferenceRunner:
+    RUNNERS.append(CountingRunner(spec))
+    return RUNNERS[-1]
+
+
+def test_agents_registers_its_learners_and_a_user_runner_can_be_registered() -> None:
+    assert {"a2c", "ppo"} <= set(registered_reference_agents())
+    register_reference_agent("counting", _counting_factory)
+    spec = ReferenceSpec("Curricula/Maze-v0", algo="counting", budget=10, eval_episodes=1)
+    runner = make_reference_runner(spec)
+    assert isinstance(runner, CountingRunner) and isinstance(runner, ReferenceRunner)
+    space = MazeLevelSpace(size=3, max_walls=2)
+    teacher = make_teacher("groove", space, seed=2, buffer_size=6, reference_interval=40, reference_algo="counting")
+    _play(teacher, 20)
+    assert teacher.scalars()["reference_levels"] > 0 and RUNNERS[-1].spec.algo == "counting"
+
+
+def test_an_unregistered_reference_agent_fails_at_the_first_job_with_what_to_do() -> None:
+    space = MazeLevelSpace(size=3, max_walls=2)
+    teacher = make_teacher("groove", space, seed=0, buffer_size=6, reference_interval=40, reference_algo="nope")
+    _play(teacher, 3)  # building and playing before the first job needs no reference agent
+    with pytest.raises(ValueError, match="reference agent 'nope' is not registered.*import agents"):
+        _play(teacher, 2)
+
+
+def test_close_is_idempotent_and_a_closed_teacher_restarts_its_runner() -> None:
+    register_reference_agent("counting", _counting_factory)
+    space = MazeLevelSpace(size=3, max_walls=2)
+    kwargs = dict(buffer_size=6, min_fill=0.5, reference_interval=40, reference_lag=35, reference_algo="counting")
+    closed = make_teacher("groove", space, seed=4, **kwargs)
+    untouched = make_teacher("groove", space, seed=4, **kwargs)
+    assert _play(closed, 9) == _play(untouched, 9)
+    assert closed.scalars()["reference_pending"] == 1
+    first = closed._runner
+    assert isinstance(first, CountingRunner)
+    closed.close()
+    closed.close()
+    assert first.closes == 1, "the second close has nothing left to stop"
+    # the pending job is recomputed by a new runner: same values, same samples as without the close
+    assert _play(closed, 30) == _play(untouched, 30)
+    assert closed._reference == untouched._reference
+    assert closed._runner is not None and closed._runner is not first
+
+
+def test_groove_cpu_preset_sets_the_reference_cadence() -> None:
+    teacher = make_teacher("groove", TinyLevelSpace(), preset="cpu")
+    assert isinstance(teacher, GrooveTeacher)
+    assert (teacher.buffer.capacity, teacher.reference_interval) == (256, 4096)
+    assert make_teacher("groove", TinyLevelSpace(), preset="cpu", reference_interval=100).reference_interval == 100

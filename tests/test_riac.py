@@ -75,8 +75,13 @@ def test_presets_and_bad_options() -> None:
     assert paper.min_region_size == 10 and paper.alp_window == 200
     tma = RIACTeacher(SPACE, preset="teachmyagent")
     assert (tma.max_region_size, tma.nb_split_attempts, tma.min_dims_range_ratio) == (150, 75, 0.1)
-    with pytest.raises(ValueError, match="preset"):
+    assert tma.min_region_size == 7.5 and tma.alp_window == 150, "derived defaults follow the preset"
+    explicit = RIACTeacher(SPACE, preset="teachmyagent", max_region_size=100)
+    assert (explicit.max_region_size, explicit.nb_split_attempts) == (100, 75), "explicit options override"
+    with pytest.raises(ValueError, match="'nope'.*allowed: 'paper', 'teachmyagent'"):
         RIACTeacher(SPACE, preset="nope")
+    with pytest.raises(ValueError, match="nb_split_attempts"):
+        RIACTeacher(SPACE, nb_split_attempts=0)
     with pytest.raises(ValueError, match="max_region_size"):
         RIACTeacher(SPACE, max_region_size=2)
 

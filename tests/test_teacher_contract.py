@@ -46,13 +46,12 @@ def _episode_return(task: Task) -> float:
     return float(sum(task.level["cells"])) / 12.0
 
 
-def _feedback_round(teacher: Teacher, round_index: int) -> list[Task]:
+def _feedback_round(teacher: Teacher, round_index: int, success_known: bool = True) -> list[Task]:
     tasks = [teacher.sample() for _ in range(ROUND)]
     for k, task in enumerate(tasks):
         ret = _episode_return(task)
-        teacher.update(
-            EpisodeResult(task=task, episode_return=ret, length=N_STEPS, success=ret > 0.5, env_index=k // 2)
-        )
+        success = ret > 0.5 if success_known else None
+        teacher.update(EpisodeResult(task=task, episode_return=ret, length=N_STEPS, success=success, env_index=k // 2))
     if teacher.feedback == "rollout":
         rng = np.random.default_rng(round_index)  # the learner's numbers, independent of the teacher
         ids = np.array([[tasks[0].id, tasks[2].id]] * N_STEPS + [[tasks[1].id, tasks[3].id]] * N_STEPS)
@@ -74,8 +73,8 @@ def _feedback_round(teacher: Teacher, round_index: int) -> list[Task]:
     return tasks
 
 
-def _run(teacher: Teacher, rounds: int, start: int = 0) -> list[str]:
-    return [t.dumps() for r in range(start, start + rounds) for t in _feedback_round(teacher, r)]
+def _run(teacher: Teacher, rounds: int, start: int = 0, success_known: bool = True) -> list[str]:
+    return [t.dumps() for r in range(start, start + rounds) for t in _feedback_round(teacher, r, success_known)]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -139,3 +138,46 @@ def test_bad_inputs_raise(name: str) -> None:
 def test_unknown_teacher_name_lists_the_registered_ones() -> None:
     with pytest.raises(ValueError, match="random"):
         make_teacher("no_such_teacher", PARAM_SPACE)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unknown_success_is_tolerated_and_changes_nothing(name: str) -> None:
+    # envs without a success rule report success=None; no teacher may need it (returns drive every teacher here)
+    space = _space_for(name)
+    known = _run(make_teacher(name, space, seed=2), rounds=60)
+    unknown = _run(make_teacher(name, space, seed=2), rounds=60, success_known=False)
+    assert unknown == known
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_close_is_idempotent_and_a_closed_teacher_keeps_working(name: str) -> None:
+    space = _space_for(name)
+    closed, untouched = make_teacher(name, space, seed=8), make_teacher(name, space, seed=8)
+    assert _run(closed, rounds=30) == _run(untouched, rounds=30)
+    closed.close()
+    closed.close()
+    assert _run(closed, rounds=30, start=30) == _run(untouched, rounds=30, start=30)
+    closed.close()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_presets_apply_and_unknown_names_list_the_allowed_ones(name: str) -> None:
+    space = _space_for(name)
+    cls = registered_teachers()[name]
+    assert make_teacher(name, space).preset is None
+    for preset in cls.presets:
+        teacher = make_teacher(name, space, seed=0, preset=preset)
+        assert teacher.preset == preset
+        _run(teacher, rounds=2)
+    with pytest.raises(ValueError, match="unknown preset 'no_such_preset'") as error:
+        make_teacher(name, space, preset="no_such_preset")
+    for preset in cls.presets:
+        assert repr(preset) in str(error.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_end_of_training_warnings_are_a_list_of_messages(name: str) -> None:
+    teacher = make_teacher(name, _space_for(name), seed=0)
+    _run(teacher, rounds=10)
+    warnings = teacher.end_of_training_warnings()
+    assert isinstance(warnings, list) and all(isinstance(w, str) and name in w for w in warnings)

@@ -19,12 +19,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from curricula.llm.client import Constraint, LLMClient
+from curricula.llm.client import LLMClient, LLMOutcome
+from curricula.llm.replies import ReplyFormat, as_reply_format
 
 T = TypeVar("T")
 
@@ -35,18 +36,21 @@ class Item:
 
     :param key: dedup key, also the key of :meth:`Annotator.get`
     :param prompt: the prompt sent for it
+    :param context: what the reply format's validation needs for this item (e.g. the level a reply must fit;
+        a pydantic model's validators read it as ``info.context``)
     """
 
     key: Hashable
     prompt: str
+    context: Mapping[str, Any] | None = None
 
 
 class Annotator(Generic[T]):
     """Background labeller with dedup, a bounded queue, bounded concurrency and a non-blocking result store.
 
     :param client: the LLM client (its cache, retries, breaker and counters apply to every item)
-    :param parse: strict parser/validator of one reply; a reply it rejects counts as a failed item
-    :param constraint: constrained decoding for every item
+    :param reply: the format of each reply (its constraint is sent, its strict parser decides), or a pydantic model
+        class; a reply it rejects counts as a failed item (and as the client's ``parse_failures``)
     :param chat: send each prompt as one user message of a chat completion instead of a completion
     :param max_tokens: generation budget per item
     :param concurrency: requests in flight at most
@@ -58,9 +62,8 @@ class Annotator(Generic[T]):
     def __init__(
         self,
         client: LLMClient,
-        parse: Callable[[str], T],
+        reply: ReplyFormat[T] | type[T],
         *,
-        constraint: Constraint | None = None,
         chat: bool = False,
         max_tokens: int = 16,
         concurrency: int = 4,
@@ -68,15 +71,11 @@ class Annotator(Generic[T]):
         max_queue: int = 4096,
         failure_backoff_s: float = 5.0,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if max_queue < 1:
-            raise ValueError(f"max_queue must be >= 1, got {max_queue}")
+        for name, value in (("concurrency", concurrency), ("batch_size", batch_size), ("max_queue", max_queue)):
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
         self.client = client
-        self.parse = parse
-        self.constraint = constraint
+        self.reply: ReplyFormat[T] = as_reply_format(reply)
         self.chat = chat
         self.max_tokens = max_tokens
         self.concurrency = concurrency
@@ -241,33 +240,27 @@ class Annotator(Generic[T]):
 
     def _label(self, item: Item) -> None:
         try:
-            outcome: Any
             with self._lock:
                 self._counts["sent"] += 1
-            if self.chat:
-                outcome = self.client.request(
-                    messages=[{"role": "user", "content": item.prompt}],
-                    parse=self.parse,
-                    constraint=self.constraint,
-                    max_tokens=self.max_tokens,
-                )
-            else:
-                outcome = self.client.request(
-                    prompt=item.prompt, parse=self.parse, constraint=self.constraint, max_tokens=self.max_tokens
-                )
-            ok = bool(outcome.ok)
+            prompt: str | list[dict[str, str]] = (
+                [{"role": "user", "content": item.prompt}] if self.chat else item.prompt
+            )
+            outcome: LLMOutcome[T] | None = self.client.request(
+                prompt, reply=self.reply, max_tokens=self.max_tokens, context=item.context
+            )
         except Exception:
-            # The client never raises for server trouble; this guards against a faulty parse wrapper or a bug,
-            # which must not kill the worker thread.
-            ok, outcome = False, None
+            # The client never raises for server or model trouble; this guards against a bug, which must not kill
+            # the worker thread.
+            outcome = None
         finally:
             self._slots.release()
         with self._lock:
             self._queued_or_in_flight.discard(item.key)
             self._in_flight -= 1
-            if ok and outcome is not None:
-                self._results[item.key] = outcome.value
-                self._new.append((item.key, outcome.value))
+            if outcome is not None and outcome.ok:
+                label = cast(T, outcome.value)
+                self._results[item.key] = label
+                self._new.append((item.key, label))
                 self._counts["labelled"] += 1
             else:
                 self._failed_until[item.key] = time.monotonic() + self.failure_backoff_s

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from curricula.llm.client import Constraint, parse_choice, parse_text
+from curricula.llm.replies import ChoiceReply, TextReply
 from curricula.llm.server import BACKENDS, EmbeddedLLMServer, LLMServerError, default_threads, ensure_default_model
 
 
@@ -58,14 +58,10 @@ def handle_llm(args: argparse.Namespace) -> int:
             return 0
         if args.llm_command == "check":
             with _server(args) as server, server.client(timeout_s=60.0, max_retries=0) as client:
-                choices = ("yes", "no")
                 outcome = client.request(
-                    prompt="Question: Is the sky blue?\nAnswer (yes or no):",
-                    parse=parse_choice(choices),
-                    constraint=Constraint(choices=choices),
-                    max_tokens=4,
+                    "Question: Is the sky blue?\nAnswer (yes or no):", reply=ChoiceReply(("yes", "no")), max_tokens=4
                 )
-                text = client.complete("The capital of France is", default="", parse=parse_text, max_tokens=8)
+                text = client.complete("The capital of France is", reply=TextReply(), default="", max_tokens=8)
             print(json.dumps({"base_url": server.base_url, "choice": outcome.value, "ok": outcome.ok, "text": text}))
             return 0 if outcome.ok else 1
         server = _server(args)

@@ -5,8 +5,9 @@ Training must never wait on, or crash because of, a language model. So every cal
 - is bounded in time (per-attempt timeout, a few retries with capped exponential backoff and jitter);
 - goes through a circuit breaker, so that a dead server costs one fast check per call instead of a timeout;
 - is answered from an on-disk cache when the same (model, prompt, parameters) was answered before;
-- returns the caller's neutral default on any failure: transport errors, timeouts, 429/5xx, garbage bodies,
-  or model output that fails the caller's strict parser (LLM output is untrusted input: parsed, never executed);
+- returns a typed value (parsed strictly by a :mod:`~curricula.llm.replies` format, e.g. into a pydantic model) or
+  the caller's neutral default on any failure: transport errors, timeouts, 429/5xx, garbage bodies, or model output
+  that the reply format rejects (LLM output is untrusted input: parsed, never executed);
 - is counted, so that a degraded teacher shows up in TensorBoard (:func:`record_llm_stats`).
 
 The API key is read from an environment variable whose *name* is configurable; the key itself is never stored in
@@ -28,21 +29,19 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import openai
+from typing_extensions import TypedDict, Unpack
+
+from curricula.llm.replies import CONSTRAINT_STYLES, ReplyFormat, as_reply_format, constraint_body
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 DEFAULT_API_KEY_ENV = "CURRICULA_LLM_API_KEY"
-ConstraintStyle = Literal["llama.cpp", "vllm", "openai", "none"]
-CONSTRAINT_STYLES: tuple[str, ...] = ("llama.cpp", "vllm", "openai", "none")
-
-
-class LLMOutputError(ValueError):
-    """Model output that does not parse or validate; raised by parsers, turned into the default by the client."""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -119,222 +118,6 @@ class LLMConfig:
     def api_key(self) -> str:
         """The key from the environment (``"EMPTY"`` when unset). Not cached, so it is never saved by accident."""
         return os.environ.get(self.api_key_env) or "EMPTY"
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Constraints and strict parsers
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """Constrained decoding, translated to what each server family accepts. Exactly one field should be set.
-
-    Servers that cannot enforce a constraint simply generate freely; the caller's parser still validates.
-
-    :param choices: the reply must be exactly one of these strings
-    :param json_schema: the reply must be JSON matching this schema
-    :param grammar: a GBNF grammar (llama.cpp) or a grammar string the server understands (vLLM ``guided_grammar``)
-    :param regex: a regular expression (vLLM ``guided_regex``; ignored elsewhere)
-    """
-
-    choices: tuple[str, ...] | None = None
-    json_schema: Mapping[str, Any] | None = None
-    grammar: str | None = None
-    regex: str | None = None
-
-    def __post_init__(self) -> None:
-        given = [n for n in ("choices", "json_schema", "grammar", "regex") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ValueError(f"Constraint takes exactly one of choices/json_schema/grammar/regex, got {given}")
-        if self.choices is not None and (not self.choices or not all(isinstance(c, str) and c for c in self.choices)):
-            raise ValueError("Constraint.choices must be a non-empty tuple of non-empty strings")
-
-    def to_key(self) -> dict[str, Any]:
-        """JSON data identifying the constraint (part of the cache key)."""
-        return {
-            "choices": list(self.choices) if self.choices is not None else None,
-            "json_schema": self.json_schema,
-            "grammar": self.grammar,
-            "regex": self.regex,
-        }
-
-
-def _gbnf_literal(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
-    return f'"{escaped}"'
-
-
-def choice_grammar(choices: Sequence[str]) -> str:
-    """A GBNF grammar that accepts exactly one of ``choices``.
-
-    :param choices: the allowed replies
-    """
-    return "root ::= " + " | ".join(_gbnf_literal(c) for c in choices)
-
-
-def constraint_body(constraint: Constraint | None, style: str, chat: bool) -> dict[str, Any]:
-    """The request fields (sent as ``extra_body`` or ``response_format``) that carry a constraint.
-
-    :param constraint: the constraint, or ``None``
-    :param style: one of :data:`CONSTRAINT_STYLES`
-    :param chat: whether the request goes to chat completions (``response_format`` exists only there)
-    """
-    if constraint is None or style == "none":
-        return {}
-    if style == "llama.cpp":
-        if constraint.choices is not None:
-            return {"grammar": choice_grammar(constraint.choices)}
-        if constraint.grammar is not None:
-            return {"grammar": constraint.grammar}
-        if constraint.json_schema is not None:
-            schema = dict(constraint.json_schema)
-            # llama-server reads json_schema on both endpoints; llama-cpp-python reads response_format on chat.
-            body: dict[str, Any] = {"json_schema": schema}
-            if chat:
-                body["response_format"] = {"type": "json_object", "schema": schema}
-            return body
-        return {}
-    if style == "vllm":
-        if constraint.choices is not None:
-            return {"guided_choice": list(constraint.choices)}
-        if constraint.json_schema is not None:
-            return {"guided_json": dict(constraint.json_schema)}
-        if constraint.grammar is not None:
-            return {"guided_grammar": constraint.grammar}
-        return {"guided_regex": constraint.regex}
-    # OpenAI proper enforces JSON schemas on chat only; other constraints are left to the caller's parser.
-    if not chat or constraint.json_schema is None:
-        return {}
-    schema = dict(constraint.json_schema)
-    return {"response_format": {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}}
-
-
-def parse_choice(choices: Sequence[str]) -> Callable[[str], str]:
-    """A strict parser: the stripped reply must be exactly one of ``choices``.
-
-    :param choices: the allowed replies
-    """
-    allowed = frozenset(choices)
-
-    def parse(text: str) -> str:
-        reply = text.strip()
-        if reply not in allowed:
-            raise LLMOutputError(f"reply {reply[:40]!r} is not one of {sorted(allowed)}")
-        return reply
-
-    return parse
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,),
-    "array": (list,),
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "null": (type(None),),
-}
-
-
-def validate_json(value: Any, schema: Mapping[str, Any], path: str = "$") -> None:
-    """Check ``value`` against a JSON-schema subset: type, enum, const, properties, required,
-    additionalProperties (bool), items, min/maxItems, min/maxLength, minimum/maximum.
-
-    Keywords outside the subset are refused rather than silently ignored, so a schema never validates less than
-    its author thinks.
-
-    :param value: decoded JSON
-    :param schema: the schema
-    :param path: where ``value`` sits (for the error message)
-    :raises LLMOutputError: naming the offending path
-    """
-    supported = {
-        "type", "enum", "const", "properties", "required", "additionalProperties", "items", "minItems",
-        "maxItems", "minLength", "maxLength", "minimum", "maximum", "title", "description",
-    }  # fmt: skip
-    unsupported = sorted(set(schema) - supported)
-    if unsupported:
-        raise ValueError(f"schema keywords {unsupported} at {path} are not supported by validate_json")
-    kind = schema.get("type")
-    if kind is not None:
-        kinds = [kind] if isinstance(kind, str) else list(kind)
-        ok = False
-        for k in kinds:
-            if k not in _JSON_TYPES:
-                raise ValueError(f"unknown JSON type {k!r} at {path}")
-            # bool is an int in Python but not in JSON.
-            if isinstance(value, bool) and k in ("integer", "number"):
-                continue
-            if isinstance(value, _JSON_TYPES[k]):
-                ok = True
-        if not ok:
-            raise LLMOutputError(f"{path}: expected {kind}, got {type(value).__name__}")
-    if "enum" in schema and value not in schema["enum"]:
-        raise LLMOutputError(f"{path}: {value!r} not in {schema['enum']}")
-    if "const" in schema and value != schema["const"]:
-        raise LLMOutputError(f"{path}: {value!r} != {schema['const']!r}")
-    if isinstance(value, dict):
-        props: Mapping[str, Any] = schema.get("properties", {})
-        for name in schema.get("required", []):
-            if name not in value:
-                raise LLMOutputError(f"{path}: missing required field {name!r}")
-        if schema.get("additionalProperties", True) is False:
-            extra = sorted(set(value) - set(props))
-            if extra:
-                raise LLMOutputError(f"{path}: unexpected fields {extra}")
-        for name, sub in props.items():
-            if name in value:
-                validate_json(value[name], sub, f"{path}.{name}")
-    if isinstance(value, list):
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            raise LLMOutputError(f"{path}: fewer than {schema['minItems']} items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            raise LLMOutputError(f"{path}: more than {schema['maxItems']} items")
-        if "items" in schema:
-            for i, item in enumerate(value):
-                validate_json(item, schema["items"], f"{path}[{i}]")
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            raise LLMOutputError(f"{path}: shorter than {schema['minLength']}")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            raise LLMOutputError(f"{path}: longer than {schema['maxLength']}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            raise LLMOutputError(f"{path}: {value} < {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            raise LLMOutputError(f"{path}: {value} > {schema['maximum']}")
-
-
-def parse_json(schema: Mapping[str, Any] | None = None, max_chars: int = 100_000) -> Callable[[str], Any]:
-    """A strict JSON parser: the whole reply must be one JSON document (``json.loads``, never ``eval``),
-    optionally validated by :func:`validate_json`.
-
-    :param schema: a schema in the subset :func:`validate_json` understands, or ``None``
-    :param max_chars: longer replies are refused before decoding
-    """
-
-    def parse(text: str) -> Any:
-        if len(text) > max_chars:
-            raise LLMOutputError(f"reply longer than {max_chars} characters")
-        try:
-            # NaN/Infinity are not JSON; refuse them rather than let them reach a reward.
-            value = json.loads(text, parse_constant=_refuse_constant)
-        except json.JSONDecodeError as err:
-            raise LLMOutputError(f"reply is not JSON: {err.msg} at {err.pos}") from None
-        if schema is not None:
-            validate_json(value, schema)
-        return value
-
-    return parse
-
-
-def _refuse_constant(name: str) -> Any:
-    raise LLMOutputError(f"non-JSON constant {name}")
-
-
-def parse_text(text: str) -> str:
-    """The identity parser (the raw reply, unvalidated)."""
-    return text
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -498,7 +281,7 @@ class ResponseCache:
 
     JSON (not pickle) because the files are data a user may inspect or share; writes go to a temporary file in
     the same directory and are renamed into place, so a reader never sees half a file and concurrent writers
-    (threads or processes) of the same key are harmless. Only replies that passed the caller's parser are stored.
+    (threads or processes) of the same key are harmless. Only replies that the reply format accepted are stored.
 
     :param root: the cache directory (created on first write)
     """
@@ -563,11 +346,11 @@ class ResponseCache:
 class LLMOutcome(Generic[T]):
     """What one call produced.
 
-    :param value: the parsed reply (``None`` when ``ok`` is false)
-    :param ok: whether a reply was obtained and parsed
+    :param value: the parsed, typed reply (``None`` when ``ok`` is false)
+    :param ok: whether a reply was obtained and accepted by the reply format
     :param cached: whether it came from the cache
     :param error: why not, when not ok: ``timeout``, ``connection``, ``rate_limited``, ``server_error``,
-        ``bad_response``, ``parse`` or ``breaker_open``
+        ``bad_response``, ``parse`` (the reply was rejected) or ``breaker_open``
     :param text: the raw reply text, when one was received
     """
 
@@ -576,6 +359,25 @@ class LLMOutcome(Generic[T]):
     cached: bool = False
     error: str | None = None
     text: str | None = None
+
+    def value_or(self, default: D) -> T | D:
+        """The typed value when the call succeeded, else ``default``.
+
+        :param default: the caller's neutral value
+        """
+        return cast(T, self.value) if self.ok else default
+
+
+class RequestOptions(TypedDict, total=False):
+    """Keyword options of :meth:`LLMClient.complete` and :meth:`LLMClient.chat`, as :meth:`LLMClient.request`
+    documents them."""
+
+    max_tokens: int
+    temperature: float
+    stop: Sequence[str] | None
+    seed: int | None
+    use_cache: bool
+    context: Mapping[str, Any] | None
 
 
 @dataclass
@@ -589,7 +391,8 @@ class _Attempt:
 
 class LLMClient:
     """Completions and chat against an OpenAI-compatible server, with timeouts, retries, a circuit breaker, an
-    on-disk cache and counters. Thread-safe: one client can serve many threads.
+    on-disk cache and counters; replies come back typed (a :class:`~curricula.llm.replies.ReplyFormat` or a
+    pydantic model class says how). Thread-safe: one client can serve many threads.
 
     :param config: an :class:`LLMConfig`; keyword arguments override its fields
     :param clock: monotonic clock for the breaker (injectable for tests)
@@ -641,99 +444,71 @@ class LLMClient:
     # -- public calls -------------------------------------------------------------------------------------------
 
     def complete(
-        self,
-        prompt: str,
-        *,
-        default: T,
-        parse: Callable[[str], T],
-        constraint: Constraint | None = None,
-        max_tokens: int = 32,
-        temperature: float = 0.0,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-        use_cache: bool = True,
-    ) -> T:
-        """A (legacy) completion, parsed; ``default`` on any failure.
+        self, prompt: str, *, reply: ReplyFormat[T] | type[T], default: D, **options: Unpack[RequestOptions]
+    ) -> T | D:
+        """A (legacy) completion: what base models want. The typed reply, or ``default`` on any failure.
 
-        :param prompt: the prompt text (base models want completion-style prompts)
+        :param prompt: completion-style prompt text
+        :param reply: the reply's format, or a pydantic model class (see :meth:`request`)
         :param default: the neutral value returned on any failure
-        :param parse: strict parser/validator of the reply text; raise ``ValueError`` to reject it
-        :param constraint: constrained decoding, where the server supports it
-        :param max_tokens: generation budget
-        :param temperature: sampling temperature (0: greedy, and cacheable)
-        :param stop: stop strings
-        :param seed: sampling seed, where the server supports it
-        :param use_cache: read and write the on-disk cache
+        :param options: as :meth:`request`
         """
-        outcome = self.request(
-            prompt=prompt,
-            parse=parse,
-            constraint=constraint,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop=stop,
-            seed=seed,
-            use_cache=use_cache,
-        )
-        return cast(T, outcome.value) if outcome.ok else default
+        return self.request(prompt, reply=reply, **options).value_or(default)
 
     def chat(
         self,
         messages: Sequence[Mapping[str, str]],
         *,
-        default: T,
-        parse: Callable[[str], T],
-        constraint: Constraint | None = None,
-        max_tokens: int = 32,
-        temperature: float = 0.0,
-        stop: Sequence[str] | None = None,
-        seed: int | None = None,
-        use_cache: bool = True,
-    ) -> T:
-        """A chat completion, parsed; ``default`` on any failure. Parameters as :meth:`complete`.
+        reply: ReplyFormat[T] | type[T],
+        default: D,
+        **options: Unpack[RequestOptions],
+    ) -> T | D:
+        """A chat completion: what instruction-tuned models want. The typed reply, or ``default`` on any failure.
 
         :param messages: ``[{"role": "system" | "user" | "assistant", "content": ...}, ...]``
+        :param reply: the reply's format, or a pydantic model class (see :meth:`request`)
+        :param default: the neutral value returned on any failure
+        :param options: as :meth:`request`
         """
-        outcome = self.request(
-            messages=messages,
-            parse=parse,
-            constraint=constraint,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stop=stop,
-            seed=seed,
-            use_cache=use_cache,
-        )
-        return cast(T, outcome.value) if outcome.ok else default
+        return self.request(messages, reply=reply, **options).value_or(default)
 
     def request(
         self,
+        prompt: str | Sequence[Mapping[str, str]],
         *,
-        parse: Callable[[str], T],
-        prompt: str | None = None,
-        messages: Sequence[Mapping[str, str]] | None = None,
-        constraint: Constraint | None = None,
+        reply: ReplyFormat[T] | type[T],
         max_tokens: int = 32,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
         seed: int | None = None,
         use_cache: bool = True,
+        context: Mapping[str, Any] | None = None,
     ) -> LLMOutcome[T]:
-        """The full outcome of one call (what :meth:`complete` and :meth:`chat` reduce to a value). Never raises
-        for server or model trouble; raises ``ValueError`` only for a call the caller built wrongly.
+        """The full outcome of one call: the one path :meth:`complete` and :meth:`chat` share. Never raises for
+        server or model trouble; raises ``TypeError``/``ValueError`` only for a call the caller built wrongly.
 
-        :param parse: strict parser/validator of the reply text
-        :param prompt: for a completion (exactly one of ``prompt`` and ``messages``)
-        :param messages: for a chat completion
+        :param prompt: a prompt string (a completion) or a list of chat messages (a chat completion)
+        :param reply: a :class:`~curricula.llm.replies.ReplyFormat` (its constraint is sent, its parser decides
+            what is accepted), or a pydantic model class, which means ``ModelReply(model)``: the model's JSON
+            schema is sent and the reply is parsed strictly into the model
+        :param max_tokens: generation budget
+        :param temperature: sampling temperature (0: greedy, and cacheable)
+        :param stop: stop strings
+        :param seed: sampling seed, where the server supports it
+        :param use_cache: read and write the on-disk cache
+        :param context: passed to the reply format's parser (a pydantic model's validators read it as
+            ``info.context``), e.g. the level a reply must fit; not part of the cache key, since a cached reply is
+            parsed again with the context of the call that reads it
         """
-        if (prompt is None) == (messages is None):
-            raise ValueError("request takes exactly one of prompt= and messages=")
-        chat = messages is not None
+        reply_format = as_reply_format(reply)
+        chat = not isinstance(prompt, str)
+        request_input: str | list[dict[str, str]] = prompt if isinstance(prompt, str) else [dict(m) for m in prompt]
         params: dict[str, Any] = {"max_tokens": int(max_tokens), "temperature": float(temperature)}
         if stop:
             params["stop"] = list(stop)
         if seed is not None:
             params["seed"] = int(seed)
+        constraint = reply_format.constraint
         extra = constraint_body(constraint, self.config.constraint_style, chat)
         self.stats.add("requests")
 
@@ -743,7 +518,7 @@ class LLMClient:
                 {
                     "model": self.config.model,
                     "kind": "chat" if chat else "completion",
-                    "input": [dict(m) for m in messages] if messages is not None else prompt,
+                    "input": request_input,
                     "params": params,
                     "constraint": constraint.to_key() if constraint is not None else None,
                 }
@@ -751,8 +526,8 @@ class LLMClient:
             cached = self.cache.get(key)
             if cached is not None:
                 try:
-                    value = parse(cached)
-                except Exception:  # an entry that no longer passes this parser is not trusted: ask again
+                    value = reply_format.parse(cached, context)
+                except Exception:  # an entry this format (or context) no longer accepts is not trusted: ask again
                     pass
                 else:
                     self.stats.add("cache_hits")
@@ -770,7 +545,7 @@ class LLMClient:
                 self._sleep(self._backoff(i, attempt.retry_after_s))
             self.stats.add("attempts")
             start = time.perf_counter()
-            attempt = self._send(chat, prompt, messages, params, extra)
+            attempt = self._send(request_input, params, extra)
             if attempt.error is None:
                 self.stats.add_latency(time.perf_counter() - start, attempt.tokens)
                 break
@@ -788,23 +563,19 @@ class LLMClient:
         # The server answered: that is a success for the breaker, whatever the model said.
         self.breaker.record_success()
         try:
-            value = parse(attempt.text)
-        except Exception as err:  # the parser is the caller's: any exception means "reject"
+            value = reply_format.parse(attempt.text, context)
+        except Exception as err:  # any exception from a parser means "reject": training must not see it
             self.stats.add("parse_failures")
             self.stats.add("failures")
-            logger.debug("llm reply rejected by parser: %s", err)
+            if isinstance(err, ValueError):
+                logger.debug("llm reply rejected by %r: %s", reply_format, err)
+            else:  # not the model's fault: most likely a bug in a custom format or a model validator
+                logger.warning("llm reply parser %r raised %s: %s", reply_format, type(err).__name__, err)
             return LLMOutcome(value=None, ok=False, error="parse", text=attempt.text)
         self.stats.add("successes")
         if key is not None and self.cache is not None:
             self.cache.put(key, attempt.text, self.config.model)
         return LLMOutcome(value=value, ok=True, text=attempt.text)
-
-    def list_models(self) -> list[str] | None:
-        """Model ids the server reports, or ``None`` if it cannot be reached (a cheap health probe)."""
-        try:
-            return [m.id for m in self._client.models.list(timeout=min(self.config.timeout_s, 5.0))]
-        except Exception:
-            return None
 
     # -- internals ----------------------------------------------------------------------------------------------
 
@@ -816,32 +587,27 @@ class LLMClient:
         return self._rng.uniform(0.0, min(cap, self.config.backoff_base_s * 2 ** (attempt - 1)))
 
     def _send(
-        self,
-        chat: bool,
-        prompt: str | None,
-        messages: Sequence[Mapping[str, str]] | None,
-        params: dict[str, Any],
-        extra: dict[str, Any],
+        self, request_input: str | list[dict[str, str]], params: dict[str, Any], extra: dict[str, Any]
     ) -> _Attempt:
         body = dict(extra)
         response_format = body.pop("response_format", None)
         try:
-            if chat:
+            if isinstance(request_input, str):
+                response: Any = self._client.completions.create(
+                    model=self.config.model, prompt=request_input, extra_body=body or None, **params
+                )
+                text = response.choices[0].text
+            else:
                 kwargs: dict[str, Any] = dict(params)
                 if response_format is not None:
                     kwargs["response_format"] = response_format
-                response: Any = self._client.chat.completions.create(
+                response = self._client.chat.completions.create(
                     model=self.config.model,
-                    messages=[dict(m) for m in messages or []],  # type: ignore[misc]
+                    messages=request_input,  # type: ignore[arg-type]
                     extra_body=body or None,
                     **kwargs,
                 )
                 text = response.choices[0].message.content
-            else:
-                response = self._client.completions.create(
-                    model=self.config.model, prompt=prompt or "", extra_body=body or None, **params
-                )
-                text = response.choices[0].text
         except openai.APITimeoutError:
             return _Attempt(error="timeout", retryable=True)
         except openai.APIConnectionError:

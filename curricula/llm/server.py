@@ -110,7 +110,7 @@ class EmbeddedLLMServer:
 
         with EmbeddedLLMServer() as server:
             client = server.client()
-            client.complete("Q: 2+2=\\nA:", default="", parse=str.strip)
+            client.complete("Q: 2+2=\\nA:", reply=TextReply(), default="")
 
     :param model_path: a GGUF file; default: the packaged Gemma-3-270M (assembled on first use)
     :param backend: ``"llama-cpp-python"`` (default, MIT, in-venv) or ``"llama-server"`` (a llama.cpp binary,
