@@ -1,48 +1,24 @@
 """Curricula: teacher-student curriculum reinforcement learning on Gymnasium and Stable-Baselines3."""
 
-import importlib.util as _importlib_util
-import sys as _sys
-from pathlib import Path as _Path
-
-
-def _check_sibling_packages() -> None:
-    """Fail early when a user's folder or module named ``envs``, ``teachers`` or ``agents`` hides Curricula's.
-
-    Those names are common in RL projects; Python imports the first one on ``sys.path`` (a script's own folder
-    comes first), and Curricula would then run a stranger's code under its own package names.
-    """
-    home = _Path(__file__).resolve().parent.parent
-    for name in ("envs", "teachers", "agents"):
-        module = _sys.modules.get(name)
-        if module is not None:
-            origin = getattr(module, "__file__", None)
-        else:
-            spec = _importlib_util.find_spec(name)
-            origin = spec.origin if spec is not None else None
-        found = _Path(origin).resolve() if origin not in (None, "namespace") else None
-        if found is not None and found.parent.parent == home:
-            continue
-        where = str(found.parent if found is not None and found.name == "__init__.py" else found or "nowhere")
-        raise ImportError(
-            f"Curricula's package {name!r} is hidden by {where}: a folder or module named {name!r} comes first on "
-            f"sys.path (e.g. in your script's folder or the current directory). Rename yours (e.g. 'my_{name}') "
-            f"or run from another directory; Curricula's own {name!r} is in {home / name}."
-        )
-
-
-_check_sibling_packages()
-
-from curricula.callback import CurriculumCallback, CurriculumSyncError
+from curricula.callback import CurriculumCallback, CurriculumSyncError, CurriculumWarning
+from curricula.env_api import check_task, read_task, task_space_of
+from curricula.registration import register_env, registered_envs
+from curricula.shadowing import check_sibling_packages
 from curricula.spaces import Dimension, LevelSpace, ParameterSpace, SeedSpace, TaskSpace, TaskSpaceError
 from curricula.task import EpisodeResult, RolloutSignals, Task
 from curricula.teacher import Teacher, make_teacher, register_teacher, registered_teachers
+from curricula.test_set import TestSet
 from curricula.wrappers import TaskEnv
 
 __version__ = "0.1.0"
 
+# Fail at import time, before a stranger's envs/teachers/agents runs under Curricula's names.
+check_sibling_packages()
+
 __all__ = [
     "CurriculumCallback",
     "CurriculumSyncError",
+    "CurriculumWarning",
     "Dimension",
     "EpisodeResult",
     "LevelSpace",
@@ -54,7 +30,13 @@ __all__ = [
     "TaskSpace",
     "TaskSpaceError",
     "Teacher",
+    "TestSet",
+    "check_task",
     "make_teacher",
+    "read_task",
+    "register_env",
     "register_teacher",
+    "registered_envs",
     "registered_teachers",
+    "task_space_of",
 ]

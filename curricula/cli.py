@@ -97,7 +97,9 @@ def _read_json(path: Path) -> Any:
     except FileNotFoundError as err:
         raise ValueError(f"config file {path} does not exist") from err
     except json.JSONDecodeError as err:
-        raise ValueError(f"config file {path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from err
+        raise ValueError(
+            f"config file {path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+        ) from err
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,7 +203,10 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error(f"--teacher {name!r} is not registered; registered: {sorted(registered_teachers())}")
     if not env_ids and not teacher_names:
         parser.error("nothing to check: the --import modules registered no env and no teacher")
-    outcomes = [*(o for e in env_ids for o in check_env_contract(e)), *(o for t in teacher_names for o in check_teacher_contract(t))]
+    outcomes = [
+        *(o for e in env_ids for o in check_env_contract(e)),
+        *(o for t in teacher_names for o in check_teacher_contract(t)),
+    ]
     for outcome in outcomes:
         print(outcome.line())
     failed = sum(not o.passed for o in outcomes)

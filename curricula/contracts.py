@@ -26,7 +26,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from curricula.registration import task_space_of
+from curricula.env_api import task_space_of
 from curricula.serialization import load_state, save_state
 from curricula.spaces import Dimension, LevelSpace, ParameterSpace, TaskSpace, TaskSpaceError
 from curricula.task import EpisodeResult, RolloutSignals, Task

@@ -117,7 +117,7 @@ class PeriodicEvaluation(BaseCallback):
 
     :param env_fn: builds the evaluation env (called once)
     :param test_set: the tasks
-    :param eval_freq: env steps between evaluations
+    :param eval_freq: env steps between evaluations (0: none during training; call :meth:`run_now` at the end)
     :param log_path: a JSONL file the reports are appended to (optional)
     :param kwargs: passed to :func:`evaluate` (e.g. ``success_threshold``)
     """
@@ -132,8 +132,8 @@ class PeriodicEvaluation(BaseCallback):
         **kwargs: Any,
     ) -> None:
         super().__init__(verbose)
-        if eval_freq < 1:
-            raise ValueError(f"eval_freq must be >= 1, got {eval_freq}")
+        if eval_freq < 0:
+            raise ValueError(f"eval_freq must be >= 0 env steps (0: only when run_now is called), got {eval_freq}")
         self.env_fn = env_fn
         self.test_set = test_set
         self.eval_freq = eval_freq
@@ -144,7 +144,7 @@ class PeriodicEvaluation(BaseCallback):
         self._next_eval = eval_freq
 
     def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next_eval:
+        if self.eval_freq > 0 and self.num_timesteps >= self._next_eval:
             self._next_eval += self.eval_freq
             self.run_now()
         return True

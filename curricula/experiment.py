@@ -27,8 +27,9 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from curricula.callback import CurriculumCallback
 from curricula.checkpoint import CheckpointCallback, make_run_dir
+from curricula.env_api import task_space_of
 from curricula.evaluation import EvalReport, PeriodicEvaluation, TestSet
-from curricula.registration import registered_envs, task_space_of
+from curricula.registration import registered_envs
 from curricula.spaces import ParameterSpace, TaskSpace
 from curricula.teacher import Teacher, make_teacher, registered_teachers
 from curricula.wrappers import TaskEnv

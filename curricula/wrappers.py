@@ -104,11 +104,16 @@ class TaskEnv(gym.Wrapper[Any, Any, Any, Any], gym.utils.RecordConstructorArgs):
         self._pending.append(checked)
 
     def push_tasks(self, assignments: Mapping[int, list[Task]]) -> None:
-        """Queue this env's tasks from a mapping ``env_index -> tasks`` broadcast to several envs at once."""
+        """Queue this env's tasks from a mapping ``env_index -> tasks`` broadcast to several envs at once.
+
+        All of them are checked before any is queued, so a bad task leaves the queue as it was.
+        """
         if self.env_index not in assignments:
             raise KeyError(f"no tasks for env index {self.env_index} in a push to {sorted(assignments)}")
-        for task in assignments[self.env_index]:
-            self.push_task(task)
+        checked = [check_task(task, self._task_space) for task in assignments[self.env_index]]
+        if len(self._pending) + len(checked) > self.max_pending:
+            raise RuntimeError(f"TaskEnv: {self.max_pending} tasks already pending; is the feedback loop broken?")
+        self._pending.extend(checked)
 
     @property
     def incoming_task(self) -> Task | None:

@@ -1,13 +1,21 @@
 """Procedural, task-aware environments. Importing this package registers them as Gymnasium ids.
 
-Every registered env accepts ``reset(options={"task": Task})`` and exposes ``task_space`` (reach it with
-``env.get_wrapper_attr("task_space")``); :data:`TASK_ENV_IDS` lists them for the env contract tests.
+Every registered env follows :mod:`curricula.env_api`: it accepts ``reset(options={"task": Task})``, has a
+``task_space`` on the unwrapped env (reach it with :func:`curricula.env_api.task_space_of` or
+``env.get_wrapper_attr("task_space")``) and is registered with :func:`curricula.registration.register_env`, so
+:func:`curricula.registration.registered_envs` lists it.
+
+Stump Tracks needs Box2D, which comes with the optional ``box2d`` extra; its ids are registered without it, and
+only making one without Box2D fails, with an error that names the extra.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 
+from curricula.registration import register_env
 from envs.maze import HELD_OUT_MAZES, MazeEnv, MazeLevelSpace, held_out_test_set, make_maze
 from envs.obstacle_grid import (
     OBSTACLE_GRID_SPACE,
@@ -17,49 +25,57 @@ from envs.obstacle_grid import (
     make_obstacle_grid,
     obstacle_grid_space,
 )
-from envs.stump_tracks import StumpTracksEnv, make_stump_tracks
 from envs.toy import ToyEnv, ToyStudent, toy_space
 
-#: every task-aware env id this package registers (the env contract tests run on each)
-TASK_ENV_IDS: list[str] = []
+BOX2D_INSTALL = "pip install 'curricula-rl[box2d]'"
 
 
-def _register(env_id: str, entry_point: object, **kwargs: object) -> None:
-    if env_id not in gym.registry:
-        gym.register(id=env_id, entry_point=entry_point, **kwargs)  # type: ignore[arg-type]
-    if env_id not in TASK_ENV_IDS:
-        TASK_ENV_IDS.append(env_id)
+def make_stump_tracks(**kwargs: Any) -> gym.Env[Any, Any]:
+    """Entry point of the Stump Tracks ids: imports :mod:`envs.stump_tracks` (and so Box2D) only when an env
+    is made, so that ``import envs`` works without the ``box2d`` extra.
+
+    :param kwargs: :func:`envs.stump_tracks.make_stump_tracks` options
+    :raises gymnasium.error.DependencyNotInstalled: Box2D is not installed
+    """
+    try:
+        from envs import stump_tracks
+    except (ImportError, gym.error.DependencyNotInstalled) as err:
+        raise gym.error.DependencyNotInstalled(
+            f"Stump Tracks needs Box2D, which the optional 'box2d' extra of curricula-rl installs: {BOX2D_INSTALL} "
+            f"(the import failed with: {err})"
+        ) from err
+    return stump_tracks.make_stump_tracks(**kwargs)
 
 
-_register("Curricula/Toy-v0", ToyEnv)
-_register("Curricula/ObstacleGrid-v0", make_obstacle_grid)
-_register(
+register_env("Curricula/Toy-v0", ToyEnv)
+register_env("Curricula/ObstacleGrid-v0", make_obstacle_grid)
+register_env(
     "Curricula/ObstacleGridWide-v0",
     make_obstacle_grid,
     kwargs={"max_size": WIDE_MAX_SIZE, "max_obstacles": WIDE_MAX_OBSTACLES},
 )
-_register("Curricula/Maze-v0", make_maze)
-_register(
+register_env("Curricula/Maze-v0", make_maze)
+register_env(
     "Curricula/MazeLarge-v0",
     make_maze,
     kwargs={"size": 13, "min_walls": 0, "max_walls": 60, "env_id": "Curricula/MazeLarge-v0"},
 )
-_register("Curricula/StumpTracks-v0", make_stump_tracks)
-_register("Curricula/StumpTracksShort-v0", make_stump_tracks, kwargs={"walker": "short"})
+register_env("Curricula/StumpTracks-v0", make_stump_tracks)
+register_env("Curricula/StumpTracksShort-v0", make_stump_tracks, kwargs={"walker": "short"})
 
 __all__ = [
+    "BOX2D_INSTALL",
     "HELD_OUT_MAZES",
     "OBSTACLE_GRID_SPACE",
-    "TASK_ENV_IDS",
     "MazeEnv",
     "MazeLevelSpace",
     "ObstacleGridEnv",
-    "StumpTracksEnv",
     "ToyEnv",
     "ToyStudent",
     "held_out_test_set",
     "make_maze",
     "make_obstacle_grid",
+    "make_stump_tracks",
     "obstacle_grid_space",
     "toy_space",
 ]

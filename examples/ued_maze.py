@@ -14,7 +14,7 @@ Each method trains a PPO student (MLP over the 7x7x3 view, 8 envs) on ``Curricul
     python examples/ued_maze.py                       # 100k steps per method, one seed: a few minutes on 2 cores
     python examples/ued_maze.py --steps 300000 --methods dr accel --out runs/ued.png
 
-The CPU preset (:data:`teachers.plr.PRESETS` ``["cpu"]``) replaces the papers' 4000-level buffer, which would not
+The CPU preset (``preset="cpu"``, see docs/teachers.md) replaces the papers' 4000-level buffer, which would not
 even fill at this budget; ``--preset paper`` restores it.
 """
 
@@ -39,14 +39,12 @@ from curricula import CurriculumCallback, Task, TaskEnv, Teacher, make_teacher
 from curricula.evaluation import TestSet, evaluate
 from curricula.plotting import save_figure
 from envs.maze import MazeLevelSpace, held_out_test_set, shortest_path
-from teachers.plr import ACCEL_REPLAY_PROB, PRESETS, LevelReplayTeacher
+from teachers.plr import LevelReplayTeacher, PLRTeacher
 
 ENV_ID = "Curricula/Maze-v0"
 METHODS = ("dr", "robust_plr", "accel", "groove")
 #: also runnable: ``plr`` (PLR with gradients on every level), to separate prioritization from PLR⊥'s masking
 ALL_METHODS = (*METHODS, "plr")
-#: GROOVE's reference agent at CPU scale: A2C for 2048 steps per level, one job per 4096 student steps
-GROOVE_CPU = dict(reference_budget=2048, reference_interval=4096)
 
 
 class TimedCurriculumCallback(CurriculumCallback):
@@ -103,15 +101,11 @@ def build(
     if method == "dr":
         teacher = make_teacher("random", space, seed=seed)
         return teacher, make_student("ppo", venv, **student_kwargs)
-    options: dict[str, Any] = dict(PRESETS[preset])
-    if method == "accel":
-        options["replay_prob"] = ACCEL_REPLAY_PROB
-    if method == "groove":
-        options.update(GROOVE_CPU if preset == "cpu" else {})
-    options.update(overrides or {})
+    # each teacher's preset carries its own values (ACCEL's replay_prob, GROOVE's reference cadence)
+    options: dict[str, Any] = dict(overrides or {})
     if method != "groove":
         options = {k: v for k, v in options.items() if not k.startswith("reference_")}
-    teacher = make_teacher(method, space, seed=seed, **options)
+    teacher = make_teacher(method, space, seed=seed, preset=preset, **options)
     assert isinstance(teacher, LevelReplayTeacher)
     if teacher.robust:
         return teacher, make_robust_student(venv, teacher.train_mask, **student_kwargs)
@@ -207,7 +201,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000, help="env steps of training per method")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-envs", type=int, default=8)
-    parser.add_argument("--preset", default="cpu", choices=sorted(PRESETS))
+    parser.add_argument("--preset", default="cpu", choices=sorted(PLRTeacher.presets))
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--out", default="runs/ued_maze.png")
     args = parser.parse_args()

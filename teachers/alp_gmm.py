@@ -143,7 +143,7 @@ class ALPGMMTeacher(_ALPGMMBase):
     :param alp_memory: ALP compares a task with the nearest of this many most recent tasks; ``"window"`` (default)
         uses the fit window, ``None`` the whole history (the reference)
     :param alp_scale: rescale the ALP column to [0, 1] by its window maximum before fitting
-    :param kwargs: overrides of :class:`GMMTeacher` options
+    :param kwargs: overrides of :class:`~teachers.gmm_teacher.GMMTeacher` options
     """
 
     def __init__(

@@ -99,3 +99,16 @@ def test_keep_results_records_exactly_what_the_teacher_heard() -> None:
     silent = CurriculumCallback(RandomTeacher(COUNTING_SPACE, seed=0))
     PPO("MlpPolicy", _venv(2), n_steps=32, batch_size=64, n_epochs=1, device="cpu").learn(128, callback=silent)
     assert silent.episodes_reported > 0 and silent.results == []
+
+
+def test_callback_times_itself_against_the_rollout() -> None:
+    teacher = RandomTeacher(COUNTING_SPACE, seed=0)
+    model = PPO(
+        "MlpPolicy", _venv(2), n_steps=32, batch_size=64, n_epochs=1, device="cpu", policy_kwargs=dict(net_arch=[8])
+    )
+    curriculum = CurriculumCallback(teacher)
+    model.learn(128, callback=curriculum)
+    assert curriculum.rollouts == 2
+    assert 0.0 < curriculum.callback_seconds < curriculum.rollout_seconds
+    assert 0.0 <= curriculum.scoring_seconds <= curriculum.callback_seconds
+    assert 0.0 < curriculum.callback_share < 1.0

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from curricula.llm import Annotator, Constraint, Item, LLMClient, parse_choice
+from curricula.llm import Annotator, ChoiceReply, Item, LLMClient
 from tests.llm_fakes import CountingProxy, SilentServer
 
 pytest_plugins = ["tests.llm_fixtures"]
 pytestmark = pytest.mark.llm
 
-LABELS = ("FOO", "BAR")
+LABELS = ChoiceReply(("FOO", "BAR"))
 PROMPT = "Event: picked up the key. Label: FOO\nEvent: walked into lava. Label: BAR\nEvent: {}. Label:"
 OBJECTS = ["key", "ball", "box", "door", "goal"]
 COLORS = ["red", "green", "blue", "purple", "yellow", "grey", "white", "black"]
@@ -31,9 +31,7 @@ def _captions(n: int) -> list[str]:
 def test_200_items_each_sent_exactly_once(counting_proxy: CountingProxy) -> None:
     prompts = _captions(200)
     client = LLMClient(base_url=counting_proxy.base_url, model="gemma-3-270m", timeout_s=60)
-    annotator = Annotator(
-        client, parse_choice(LABELS), constraint=Constraint(choices=LABELS), max_tokens=3, concurrency=4
-    )
+    annotator = Annotator(client, LABELS, max_tokens=3, concurrency=4)
     rng = random.Random(0)
     with annotator:
         # The learner meets the same items again and again while labels are still on their way.
@@ -42,14 +40,14 @@ def test_200_items_each_sent_exactly_once(counting_proxy: CountingProxy) -> None
             rng.shuffle(batch)
             for start in range(0, len(batch), 25):
                 annotator.submit(batch[start : start + 25])
-                assert annotator.get(batch[start]) in (None, *LABELS)  # never blocks, never raises
+                assert annotator.get(batch[start]) in (None, *LABELS.choices)  # never blocks, never raises
         assert annotator.wait_idle(timeout=180)
         polled = annotator.poll()
         annotator.submit(prompts)  # all labelled: nothing more is sent
         assert annotator.wait_idle(timeout=5)
         stats = annotator.stats()
-    assert len(polled) == 200 and set(polled.values()) <= set(LABELS)
-    assert all(annotator.get(p) in LABELS for p in prompts)
+    assert len(polled) == 200 and set(polled.values()) <= set(LABELS.choices)
+    assert all(annotator.get(p) in LABELS.choices for p in prompts)
     assert sorted(counting_proxy.counts.values()) == [1] * 200
     assert set(counting_proxy.counts) == set(prompts)
     assert counting_proxy.max_in_flight >= 2, "requests were sent concurrently"
@@ -60,10 +58,9 @@ def test_200_items_each_sent_exactly_once(counting_proxy: CountingProxy) -> None
 
 def test_cached_items_are_not_sent_again(counting_proxy: CountingProxy, tmp_path: Path) -> None:
     prompts = _captions(12)
-    kwargs = {"constraint": Constraint(choices=LABELS), "max_tokens": 3, "concurrency": 2}
     for run in range(2):
         client = LLMClient(base_url=counting_proxy.base_url, model="m", cache_dir=str(tmp_path))
-        with Annotator(client, parse_choice(LABELS), **kwargs) as annotator:  # type: ignore[arg-type]
+        with Annotator(client, LABELS, max_tokens=3, concurrency=2) as annotator:
             annotator.submit([Item(key=i, prompt=p) for i, p in enumerate(prompts)])
             assert annotator.wait_idle(timeout=60)
             assert sorted(annotator.results) == list(range(12))
@@ -74,7 +71,7 @@ def test_cached_items_are_not_sent_again(counting_proxy: CountingProxy, tmp_path
 def test_full_queue_drops_newest_and_counts() -> None:
     silent = SilentServer()
     client = LLMClient(base_url=silent.base_url, model="m", timeout_s=0.5, max_retries=0, breaker_threshold=100)
-    annotator = Annotator(client, parse_choice(LABELS), concurrency=1, batch_size=1, max_queue=5)
+    annotator = Annotator(client, LABELS, concurrency=1, batch_size=1, max_queue=5)
     try:
         annotator.submit([f"item {i}" for i in range(20)])  # one call: the dispatcher cannot drain in between
         stats = annotator.stats()
@@ -94,7 +91,7 @@ def test_full_queue_drops_newest_and_counts() -> None:
 def test_submit_cost_on_callers_thread_and_clean_close() -> None:
     silent = SilentServer()
     client = LLMClient(base_url=silent.base_url, model="m", timeout_s=0.5, max_retries=0)
-    annotator = Annotator(client, parse_choice(LABELS), constraint=Constraint(choices=LABELS), max_tokens=3)
+    annotator = Annotator(client, LABELS, max_tokens=3)
     prompts = [f"caption {i}" for i in range(2000)]
     annotator.submit(prompts[:1000])  # new items
     started = time.perf_counter()

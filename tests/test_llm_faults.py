@@ -11,21 +11,17 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from curricula.llm import (
-    Annotator,
+from curricula.llm import Annotator, CircuitBreaker, EmbeddedLLMServer, Item, LLMClient, LLMConfig
+from curricula.llm.replies import (
     ChoiceReply,
-    CircuitBreaker,
     Constraint,
-    EmbeddedLLMServer,
-    Item,
-    LLMClient,
-    LLMConfig,
     LLMOutputError,
     ModelReply,
     StrictModel,
+    as_reply_format,
     choice_grammar,
+    constraint_body,
 )
-from curricula.llm.replies import as_reply_format, constraint_body
 from tests.llm_fakes import FakeServer, SilentServer
 
 pytest_plugins = ["tests.llm_fixtures"]

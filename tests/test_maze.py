@@ -118,8 +118,28 @@ def test_validation_names_the_field() -> None:
         validate_maze({**good, "goal": [3, 0]})  # FourRooms has a wall at (3, 0)
     with pytest.raises(TaskSpaceError, match="fields"):
         validate_maze({**good, "extra": 1})
+    # a space accepts mazes of any size (the env plays them all), but mutates only its own size
+    MazeLevelSpace(size=9).validate(good)
     with pytest.raises(TaskSpaceError, match="size"):
-        MazeLevelSpace(size=9).validate(good)
+        MazeLevelSpace(size=9).mutate(good, np.random.default_rng(0))
+
+
+def test_held_out_mazes_of_other_sizes_play_under_a_task_env() -> None:
+    env = TaskEnv(gym.make("Curricula/Maze-v0"))
+    for task in held_out_test_set().tasks:
+        _, info = env.reset(options={"task": task})
+        assert info["task_id"] == task.id and env.unwrapped.width == task.level["size"] + 2
+
+
+def test_an_episode_without_a_task_plays_a_generated_level_from_the_seeded_rng() -> None:
+    env = gym.make("Curricula/Maze-v0")
+    space = env.get_wrapper_attr("task_space")
+    levels = []
+    for seed in (5, 5, 6):
+        env.reset(seed=seed)
+        levels.append(dict(env.unwrapped.level))
+    assert levels[0] == levels[1] != levels[2]
+    assert levels[0] == space.generate(np.random.default_rng(5))
 
 
 def test_held_out_mazes_are_valid_solvable_and_named() -> None:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
 import pytest
 
-from curricula import Task, TaskEnv
+from curricula import Task, TaskEnv, TaskSpaceError
 from curricula.testing import COUNTING_SPACE, CountingEnv
 from teachers.random import RandomTeacher
+
+#: length is bounded to [1, 7]
+OUT_OF_BOUNDS = Task(id=50, params={"length": 100, "payload": 0.5})
+MISSING_PARAM = Task(id=51, params={"length": 3})
 
 
 def _task(i: int, length: int = 2) -> Task:
@@ -57,6 +65,36 @@ def test_infos_and_success_threshold() -> None:
     assert _play(env)["is_success"] is False
 
 
+def test_without_env_flag_or_threshold_success_is_undefined_and_not_written() -> None:
+    env = TaskEnv(CountingEnv())
+    env.reset(options={"task": _task(0, 7)})
+    end = _play(env)
+    assert "is_success" not in end  # so SB3 logs no success rate rather than a made-up 0 %
+    assert end["episode_result"].success is None
+
+
+class _FlagsSuccess(gym.Wrapper):
+    """Reports its own verdict at episode end, to check that it wins over TaskEnv's threshold."""
+
+    def __init__(self, env: gym.Env, verdict: bool) -> None:
+        super().__init__(env)
+        self.verdict = verdict
+
+    def step(self, action: Any):
+        obs, reward, term, trunc, info = self.env.step(action)
+        if term or trunc:
+            info["is_success"] = self.verdict
+        return obs, reward, term, trunc, info
+
+
+@pytest.mark.parametrize("verdict", [True, False])
+def test_the_envs_own_success_flag_wins_over_the_threshold(verdict: bool) -> None:
+    env = TaskEnv(_FlagsSuccess(CountingEnv(), verdict), success_threshold=4.0)
+    env.reset(options={"task": _task(0, 7 if not verdict else 1)})  # the threshold would say the opposite
+    end = _play(env)
+    assert end["is_success"] is verdict and end["episode_result"].success is verdict
+
+
 def test_frozen_task_and_unassigned_episode_warns() -> None:
     frozen = TaskEnv(CountingEnv(), frozen_task=_task(4, 1))
     frozen.reset()
@@ -101,3 +139,43 @@ def test_bad_inputs() -> None:
         TaskEnv(CountingEnv(), max_pending=0)
     with pytest.raises(ValueError, match="unknown Task fields"):
         env.reset(options={"task": {"id": 1, "params": {}, "colour": "red"}})
+
+
+def _entry_points() -> dict[str, Callable[[TaskEnv, Task], Any]]:
+    return {
+        "options": lambda env, task: env.reset(options={"task": task}),
+        "options_json": lambda env, task: env.reset(options={"task": task.to_json()}),
+        "push_task": lambda env, task: env.push_task(task),
+        "push_tasks": lambda env, task: env.push_tasks({-1: [task]}),
+        "incoming_task": lambda env, task: setattr(env, "incoming_task", task),
+        "frozen_task": lambda env, task: TaskEnv(CountingEnv(), frozen_task=task),
+    }
+
+
+@pytest.mark.parametrize("entry", sorted(_entry_points()))
+def test_every_entry_point_validates_against_the_task_space(entry: str) -> None:
+    enter = _entry_points()[entry]
+    with pytest.raises(TaskSpaceError, match=r"'length'=100 is outside its bounds \[1, 7\]"):
+        enter(TaskEnv(CountingEnv()), OUT_OF_BOUNDS)
+    with pytest.raises(TaskSpaceError, match=r"missing \['payload'\].*payload in \[0, 1\]"):
+        enter(TaskEnv(CountingEnv()), MISSING_PARAM)
+    env = TaskEnv(CountingEnv())
+    with pytest.raises(TaskSpaceError, match="has no params"):
+        enter(env, Task(id=52, level={"cells": [0, 0, 0, 0]}))
+    assert env.in_flight() == (None, [])  # nothing invalid was queued
+
+
+def test_tasks_from_an_attached_teacher_are_validated_too() -> None:
+    class OffSpaceTeacher(RandomTeacher):
+        def _sample(self) -> Task:
+            return Task(id=self.tasks_sampled, params={"length": 100, "payload": 0.5})
+
+    env = TaskEnv(CountingEnv())
+    env.attach_teacher(OffSpaceTeacher(COUNTING_SPACE, seed=0))
+    with pytest.raises(TaskSpaceError, match="'length'=100"):
+        env.reset()
+
+
+def test_an_env_without_a_task_space_is_refused() -> None:
+    with pytest.raises(TypeError, match="task_space"):
+        TaskEnv(gym.make("CartPole-v1"))

@@ -446,12 +446,9 @@ class LLMClient:
     def complete(
         self, prompt: str, *, reply: ReplyFormat[T] | type[T], default: D, **options: Unpack[RequestOptions]
     ) -> T | D:
-        """A (legacy) completion: what base models want. The typed reply, or ``default`` on any failure.
+        """A (legacy) completion, what base models want: :meth:`chat` for a prompt string.
 
-        :param prompt: completion-style prompt text
-        :param reply: the reply's format, or a pydantic model class (see :meth:`request`)
-        :param default: the neutral value returned on any failure
-        :param options: as :meth:`request`
+        :param prompt: completion-style prompt text; the other parameters are :meth:`chat`'s
         """
         return self.request(prompt, reply=reply, **options).value_or(default)
 
@@ -463,12 +460,13 @@ class LLMClient:
         default: D,
         **options: Unpack[RequestOptions],
     ) -> T | D:
-        """A chat completion: what instruction-tuned models want. The typed reply, or ``default`` on any failure.
+        """A chat completion, what instruction-tuned models want: the typed reply, or ``default`` on any failure.
 
         :param messages: ``[{"role": "system" | "user" | "assistant", "content": ...}, ...]``
         :param reply: the reply's format, or a pydantic model class (see :meth:`request`)
-        :param default: the neutral value returned on any failure
-        :param options: as :meth:`request`
+        :param default: the neutral value returned on any failure (server down, reply rejected, ...)
+        :param options: ``max_tokens``, ``temperature``, ``stop``, ``seed``, ``use_cache``, ``context``, as
+            :meth:`request` documents them
         """
         return self.request(messages, reply=reply, **options).value_or(default)
 
