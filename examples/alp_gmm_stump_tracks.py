@@ -22,17 +22,17 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import gymnasium as gym
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import envs  # noqa: F401 - registers the Curricula/* env ids
 import teachers  # noqa: F401 - registers the built-in teachers
 from agents import make_student
-from curricula import CurriculumCallback, TaskEnv, Teacher, make_teacher
+from curricula import CurriculumCallback, TaskEnv, TestSet, make_teacher
 from curricula.checkpoint import make_run_dir
-from curricula.evaluation import PeriodicEvaluation, TestSet
-from curricula.plotting import save_teacher_plots
+from curricula.evaluation import PeriodicEvaluation
+from curricula.plotting import CurriculumPlotCallback
 from envs.stump_tracks import RETURN_BOUNDS, STUMP_TRACKS_SPACE, grid_test_set, uniform_test_set
 from teachers.oracle import STUMP_TRACKS_ORACLE
 
@@ -47,21 +47,6 @@ def teacher_options(name: str) -> dict[str, Any]:
     if name == "oracle":
         return dict(STUMP_TRACKS_ORACLE)
     return {}
-
-
-class TeacherPlots(BaseCallback):
-    """Every ``every`` env steps, draw the teacher's sampling density and mixture into the run directory."""
-
-    def __init__(self, teacher: Teacher, run_dir: Any, every: int) -> None:
-        super().__init__()
-        self.teacher, self.run_dir, self.every = teacher, run_dir, every
-        self._next = every
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps >= self._next and hasattr(self.teacher, "task_history"):
-            self._next += self.every
-            save_teacher_plots(self.teacher, STUMP_TRACKS_SPACE, self.run_dir, self.teacher.episodes_seen)
-        return True
 
 
 def main() -> None:
@@ -97,7 +82,7 @@ def main() -> None:
         seed=args.seed,
         **{**teacher_options(args.teacher), **json.loads(args.teacher_kwargs)},
     )
-    curriculum = CurriculumCallback(teacher)
+    curriculum = CurriculumCallback(teacher, keep_results=True)  # the plots draw the tasks played
 
     # 3. Student: SAC as in the paper (or PPO).
     overrides: dict[str, Any] = {}
@@ -114,10 +99,9 @@ def main() -> None:
         args.run_root, f"stump-{args.walker}-{args.teacher}-{args.algo}-s{args.seed}-{time.strftime('%H%M%S')}"
     )
     student.set_logger(configure(str(run_dir / "logs"), ["csv", "tensorboard"]))
-    evaluation = PeriodicEvaluation(
-        make_env, test_set, eval_freq=args.eval_every or args.steps + 1, log_path=run_dir / "eval.jsonl"
-    )
-    callbacks = [curriculum, evaluation, TeacherPlots(teacher, run_dir, args.plot_every)]
+    evaluation = PeriodicEvaluation(make_env, test_set, eval_freq=args.eval_every, log_path=run_dir / "eval.jsonl")
+    plots = CurriculumPlotCallback(curriculum, STUMP_TRACKS_SPACE, run_dir, every=args.plot_every)
+    callbacks = [curriculum, evaluation, plots]
 
     # 5. Train, then evaluate once more at the end.
     start = time.perf_counter()
@@ -135,6 +119,7 @@ def main() -> None:
         "test_mastered_percent": round(report.mastered_percent, 1),
         "test_mean_return": round(float(report.returns.mean()), 1),
         "run_dir": str(run_dir),
+        "plots": [str(path) for path in plots.paths],
     }
     print(json.dumps(summary))
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -31,10 +30,10 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 import envs  # noqa: F401 - registers the Curricula/* env ids
 import teachers  # noqa: F401 - registers the built-in teachers
 from agents import make_student
-from curricula import CurriculumCallback, TaskEnv, make_teacher, registered_teachers
+from curricula import CurriculumCallback, TaskEnv, TestSet, make_teacher, registered_teachers, task_space_of
 from curricula.checkpoint import CheckpointCallback, make_run_dir
-from curricula.evaluation import TestSet, evaluate
-from curricula.plotting import save_teacher_plots
+from curricula.evaluation import evaluate
+from curricula.plotting import CurriculumPlotCallback
 
 
 def train_and_test(teacher_name: str, args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
@@ -45,31 +44,26 @@ def train_and_test(teacher_name: str, args: argparse.Namespace, run_dir: Path) -
         return TaskEnv(gym.make(args.env_id))
 
     train_env = DummyVecEnv([make_env for _ in range(args.n_envs)])
-    task_space = train_env.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
+    task_space = task_space_of(train_env)
 
     # 2. The teacher lives here, in the learner process; the callback carries its tasks to the envs.
     teacher = make_teacher(teacher_name, task_space, seed=args.seed)
-    curriculum = CurriculumCallback(teacher, keep_results=True)  # keeps the played tasks for the plot
+    curriculum = CurriculumCallback(teacher, keep_results=True)  # keeps the played tasks for the plots
 
     # 3. The student: PPO with an MLP over the 7x7x3 symbolic view (the fastest student on 2 CPU cores).
     student = make_student("ppo", train_env, seed=args.seed, policy="MlpPolicy")
 
-    # 4. Train; TensorBoard logs and a final checkpoint (model + teacher state) go under run_dir/<teacher>.
+    # 4. Train. TensorBoard logs, a checkpoint (model + teacher state) and the curriculum plots (where the teacher
+    #    sampled over time and, for ALP-GMM, its mixture) are written under run_dir/<teacher> at the end.
     teacher_dir = run_dir / teacher_name
     student.set_logger(configure(str(teacher_dir / "logs"), ["csv", "tensorboard"]))
+    checkpoint = CheckpointCallback(teacher_dir, curriculum, save_freq=0)
+    plots = CurriculumPlotCallback(curriculum, task_space, teacher_dir)
     start = time.perf_counter()
-    student.learn(
-        args.steps,
-        callback=CallbackList([curriculum, CheckpointCallback(teacher_dir, curriculum, save_freq=args.steps + 1)]),
-        progress_bar=not args.no_progress,
-    )
+    student.learn(args.steps, callback=CallbackList([curriculum, checkpoint, plots]), progress_bar=not args.no_progress)
     wall = time.perf_counter() - start
 
-    # 5. The curriculum plots: where the teacher sampled over time (and, for ALP-GMM, its mixture).
-    played = np.array([task_space.to_vector(result.task.params) for result in curriculum.results])
-    plots = save_teacher_plots(teacher, task_space, teacher_dir, curriculum.episodes_reported, tasks=played)
-
-    # 6. Test: a 5x4 grid over the whole space, one deterministic episode per task.
+    # 5. Test: a 5x4 grid over the whole space, one deterministic episode per task.
     test_set = TestSet.grid(task_space, [5, 4])
     report = evaluate(student, make_env(), test_set)
     return {
@@ -80,7 +74,7 @@ def train_and_test(teacher_name: str, args: argparse.Namespace, run_dir: Path) -
         "test_tasks": len(test_set),
         "test_mastered_percent": round(report.mastered_percent, 1),
         "test_mean_return": round(float(report.returns.mean()), 3),
-        "plots": [str(path) for path in plots],
+        "plots": [str(path) for path in plots.paths],
     }
 
 
