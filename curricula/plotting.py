@@ -4,6 +4,7 @@
 * :func:`plot_gmm` — the fitted mixture's task marginals as 2-sigma ellipses coloured by each component's
   learning progress, over the most recent tasks;
 * :func:`save_teacher_plots` — both, named by episode count;
+* :func:`plot_solve_rates_by_task` — grouped bars of per-task solve rates for several methods over seeds;
 * :class:`CurriculumPlotCallback` — an SB3 callback that calls :func:`save_teacher_plots` every N env steps and at
   the end of training.
 
@@ -15,7 +16,7 @@ Covar-GMM provide), so the core does not import any teacher. Numbers for TensorB
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import matplotlib
 
@@ -164,6 +165,38 @@ def save_teacher_plots(
     if hasattr(teacher, "gmm_in_task_units"):
         paths.append(plot_gmm(teacher, space, folder / f"gmm_{episode:08d}.png"))  # type: ignore[arg-type]
     return paths
+
+
+def plot_solve_rates_by_task(
+    records: list[dict[str, Any]], path: str | Path, title: str = "", group_key: str = "method"
+) -> Path:
+    """Grouped bars: solve rate per test task and per group (mean over the group's records, whiskers = min/max).
+
+    :param records: one dict per run, each with ``group_key`` (e.g. the method), ``per_task`` (task name ->
+        solve rate, the same names in every record) and ``solve_rate`` (the mean over tasks)
+    :param path: output PNG
+    :param title: figure title
+    :param group_key: the record key that names a bar group
+    """
+    if not records:
+        raise ValueError("plot_solve_rates_by_task needs at least one record")
+    groups = list(dict.fromkeys(r[group_key] for r in records))
+    tasks = [*records[0]["per_task"], "mean"]
+    fig, ax = plt.subplots(figsize=(min(12.0, 2.0 + 1.2 * len(tasks)), 4.0))
+    width = 0.8 / len(groups)
+    for k, group in enumerate(groups):
+        rows = [r for r in records if r[group_key] == group]
+        values = np.array([[*r["per_task"].values(), r["solve_rate"]] for r in rows])
+        mean = values.mean(axis=0)
+        err = np.stack([mean - values.min(axis=0), values.max(axis=0) - mean])
+        x = np.arange(len(tasks)) + (k - (len(groups) - 1) / 2) * width
+        ax.bar(x, mean, width, yerr=err, capsize=2, label=f"{group} (n={len(rows)})")
+    ax.set_xticks(np.arange(len(tasks)), tasks, rotation=30, ha="right")
+    ax.set_ylabel("solve rate")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(title or "solve rate per test task")
+    ax.legend(fontsize=8)
+    return save_figure(fig, path, dpi=120)
 
 
 class CurriculumPlotCallback(BaseCallback):
