@@ -12,6 +12,7 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
+from curricula.reward_teacher import RewardTeacher
 from curricula.task import EpisodeResult, RolloutSignals, Task
 from curricula.teacher import Teacher
 from curricula.wrappers import NO_TASK_ID, as_task
@@ -44,16 +45,31 @@ class CurriculumCallback(BaseCallback):
     The callback checks the accounting: each env must finish its tasks in the order they were pushed; a
     mismatch raises :class:`CurriculumSyncError`.
 
-    :param teacher: the teacher (lives in this, the learner, process)
+    :param teacher: the task teacher (lives in this, the learner, process)
     :param lookahead: tasks kept pending per env beyond the one being played (>= 1: an auto-reset happens
         inside ``VecEnv.step``, before the callback sees the finished episode)
     :param keep_results: keep every episode result the teacher heard in :attr:`results` (for plots and
         analysis; off by default because it grows with the run)
     :param verbose: SB3 verbosity
+    :param reward_teachers: reward teachers composed with the task teacher: each sampled task passes through their
+        :meth:`~curricula.reward_teacher.RewardTeacher.annotate` before it is pushed, and each result reaches them
+        after the task teacher (see :mod:`curricula.reward_teacher`; their env and VecEnv wrappers are installed
+        where the envs are built)
     """
 
-    def __init__(self, teacher: Teacher, lookahead: int = 1, keep_results: bool = False, verbose: int = 0) -> None:
+    def __init__(
+        self,
+        teacher: Teacher,
+        lookahead: int = 1,
+        keep_results: bool = False,
+        verbose: int = 0,
+        reward_teachers: list[RewardTeacher] | tuple[RewardTeacher, ...] = (),
+    ) -> None:
         super().__init__(verbose)
+        names = [t.name for t in reward_teachers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"reward teachers must have distinct names, got {names}")
+        self.reward_teachers = list(reward_teachers)
         if lookahead < 1:
             raise ValueError(f"lookahead must be >= 1 (auto-resets happen before the callback runs), got {lookahead}")
         self.teacher = teacher
@@ -111,7 +127,7 @@ class CurriculumCallback(BaseCallback):
             else:
                 self.in_flight[i].extend([current, *pending])
         if unassigned:
-            self._push({i: [self.teacher.sample()] for i in unassigned if not self.in_flight[i]})
+            self._push({i: [self._next_task()] for i in unassigned if not self.in_flight[i]})
             self._reset_all(env)
 
     def _start_from_checkpoint(self, env: VecEnv) -> None:
@@ -122,7 +138,7 @@ class CurriculumCallback(BaseCallback):
             )
         self.in_flight = [deque() for _ in range(env.num_envs)]
         env.env_method("clear_pending")
-        self._push({i: tasks or [self.teacher.sample()] for i, tasks in enumerate(self._resume_tasks)})
+        self._push({i: tasks or [self._next_task()] for i, tasks in enumerate(self._resume_tasks)})
         self._resume_tasks = None
         self._reset_all(env)
 
@@ -146,11 +162,15 @@ class CurriculumCallback(BaseCallback):
 
     def _top_up(self, env_indices: Any) -> None:
         self._push(
-            {
-                i: [self.teacher.sample() for _ in range(self.lookahead + 1 - len(self.in_flight[i]))]
-                for i in env_indices
-            }
+            {i: [self._next_task() for _ in range(self.lookahead + 1 - len(self.in_flight[i]))] for i in env_indices}
         )
+
+    def _next_task(self) -> Task:
+        """The task teacher's next task, annotated by each reward teacher in order."""
+        task = self.teacher.sample()
+        for reward_teacher in self.reward_teachers:
+            task = reward_teacher.annotate(task)
+        return task
 
     def _on_rollout_start(self) -> None:
         self._rollout_started_at = time.perf_counter()
@@ -173,6 +193,8 @@ class CurriculumCallback(BaseCallback):
                 continue
             self._check_and_pop(i, result)
             self.teacher.update(result)
+            for reward_teacher in self.reward_teachers:
+                reward_teacher.update(result)
             self.episodes_reported += 1
             if self.keep_results:
                 self.results.append(result)
@@ -202,6 +224,9 @@ class CurriculumCallback(BaseCallback):
         self.rollouts += 1
         for key, value in self.teacher.scalars().items():
             self.logger.record(f"teacher/{key}", value)
+        for reward_teacher in self.reward_teachers:
+            for key, value in reward_teacher.scalars().items():
+                self.logger.record(f"reward/{reward_teacher.name}/{key}", value)
         self.logger.record("curriculum/callback_share", self.callback_share)
 
     @property
@@ -210,11 +235,13 @@ class CurriculumCallback(BaseCallback):
         return self.callback_seconds / self.rollout_seconds if self.rollout_seconds > 0 else 0.0
 
     def _on_training_end(self) -> None:
-        for message in self.teacher.end_of_training_warnings():
-            if message not in self._warned:
-                self._warned.add(message)
-                warnings.warn(message, CurriculumWarning, stacklevel=2)
-        self.teacher.close()
+        components: list[Teacher | RewardTeacher] = [self.teacher, *self.reward_teachers]
+        for component in components:
+            for message in component.end_of_training_warnings():
+                if message not in self._warned:
+                    self._warned.add(message)
+                    warnings.warn(message, CurriculumWarning, stacklevel=2)
+            component.close()
 
     def _send_rollout_signals(self) -> None:
         if self.teacher.feedback == "rollout" and self._rollout_task_ids:

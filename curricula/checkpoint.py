@@ -23,6 +23,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 from curricula.callback import CurriculumCallback
+from curricula.reward_teacher import RewardTeacher
 from curricula.serialization import atomic_write, load_state, save_state
 from curricula.teacher import Teacher
 
@@ -63,11 +64,14 @@ def save_checkpoint(
     try:
         model.save(tmp / "model.zip")
         save_state(tmp / "teacher.npz", teacher.state_dict())
+        for reward_teacher in curriculum.reward_teachers:
+            save_state(tmp / f"reward_{reward_teacher.name}.npz", reward_teacher.state_dict())
         save_state(tmp / "rng.npz", _rng_state())
         meta = {
             "num_timesteps": int(model.num_timesteps),
             "algo": type(model).__name__,
             "teacher": teacher.name,
+            "reward_teachers": [t.name for t in curriculum.reward_teachers],
             "in_flight": curriculum.in_flight_json(),
             "episodes_reported": curriculum.episodes_reported,
         }
@@ -105,7 +109,12 @@ def latest_checkpoint(run_dir: str | Path) -> Path:
 
 
 def load_checkpoint(
-    path: str | Path, algo_cls: type[BaseAlgorithm], env: Any, teacher: Teacher, lookahead: int = 1
+    path: str | Path,
+    algo_cls: type[BaseAlgorithm],
+    env: Any,
+    teacher: Teacher,
+    lookahead: int = 1,
+    reward_teachers: list[RewardTeacher] | tuple[RewardTeacher, ...] = (),
 ) -> Checkpoint:
     """Restore a checkpoint into a fresh ``teacher`` and ``env``.
 
@@ -118,6 +127,7 @@ def load_checkpoint(
     :param env: the training VecEnv (same number of envs as when saved)
     :param teacher: a teacher of the same kind and space as the saved one
     :param lookahead: the curriculum callback's lookahead
+    :param reward_teachers: fresh reward teachers of the same kinds, in the same order, as the saved run's
     """
     folder = Path(path)
     if not (folder / "model.zip").exists():
@@ -125,10 +135,15 @@ def load_checkpoint(
     meta = json.loads((folder / "curriculum.json").read_text())
     if meta["teacher"] != teacher.name:
         raise ValueError(f"checkpoint teacher is {meta['teacher']!r}, got a {teacher.name!r} teacher")
+    saved_reward = list(meta.get("reward_teachers", []))
+    if saved_reward != [t.name for t in reward_teachers]:
+        raise ValueError(f"checkpoint reward teachers are {saved_reward}, got {[t.name for t in reward_teachers]}")
     teacher.load_state_dict(load_state(folder / "teacher.npz"))
+    for reward_teacher in reward_teachers:
+        reward_teacher.load_state_dict(load_state(folder / f"reward_{reward_teacher.name}.npz"))
     _set_rng_state(load_state(folder / "rng.npz"))
     model = algo_cls.load(folder / "model.zip", env=env, device="cpu" if not torch.cuda.is_available() else "auto")
-    curriculum = CurriculumCallback(teacher, lookahead=lookahead)
+    curriculum = CurriculumCallback(teacher, lookahead=lookahead, reward_teachers=reward_teachers)
     curriculum.episodes_reported = int(meta["episodes_reported"])
     curriculum.resume_with(meta["in_flight"])
     return Checkpoint(model=model, curriculum=curriculum, num_timesteps=int(meta["num_timesteps"]))

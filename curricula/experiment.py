@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,13 @@ from curricula.checkpoint import CheckpointCallback, make_run_dir
 from curricula.env_api import task_space_of
 from curricula.evaluation import EvalReport, PeriodicEvaluation, TestSet
 from curricula.registration import registered_envs
+from curricula.reward_teacher import (
+    EnvWrapper,
+    RewardTeacher,
+    make_reward_teacher,
+    registered_reward_teachers,
+    wrap_vec_env,
+)
 from curricula.spaces import ParameterSpace, TaskSpace
 from curricula.teacher import Teacher, make_teacher, registered_teachers
 from curricula.wrappers import TaskEnv
@@ -58,6 +65,8 @@ class ExperimentConfig:
     :param run_root: where run directories are created
     :param run_name: run directory name (default: teacher-env-seed-timestamp)
     :param progress_bar: show a progress bar
+    :param reward_teachers: reward teachers composed with the task teacher, each ``{"name": ..., "kwargs": {...}}``
+        (see :mod:`curricula.reward_teacher`)
     :param imports: a user's modules to import before anything is looked up (they register their own envs and
         teachers, as rl-baselines3-zoo's ``--gym-packages``); modules in the current directory are found too
     """
@@ -78,6 +87,7 @@ class ExperimentConfig:
     run_root: str = "runs"
     run_name: str | None = None
     progress_bar: bool = False
+    reward_teachers: list[dict[str, Any]] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -91,6 +101,11 @@ class ExperimentConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if isinstance(self.imports, str) or not all(isinstance(m, str) and m for m in self.imports):
             raise ValueError(f"imports must be a list of module names, got {self.imports!r}")
+        for k, spec in enumerate(self.reward_teachers):
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or set(spec) - {"name", "kwargs"}:
+                raise ValueError(
+                    f"reward_teachers[{k}] must be {{'name': str, 'kwargs': {{...}}}} (kwargs optional), got {spec!r}"
+                )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
@@ -192,16 +207,23 @@ class TaskEnvFactory:
     :param env_id: a registered id or ``module:EnvId``
     :param success_threshold: see :class:`~curricula.wrappers.TaskEnv`
     :param imports: the user's modules that register the env
+    :param wrappers: the reward teachers' env-worker wrappers, applied above the ``TaskEnv`` in order
     """
 
     env_id: str
     success_threshold: float | None = None
     imports: tuple[str, ...] = ()
+    wrappers: tuple[EnvWrapper, ...] = ()
 
-    def __call__(self) -> TaskEnv:
+    def __call__(self) -> gym.Env[Any, Any]:
         for module in self.imports:
             import_user_module(module)
-        return TaskEnv(gym.make(resolve_env_id(self.env_id)), success_threshold=self.success_threshold)
+        env: gym.Env[Any, Any] = TaskEnv(
+            gym.make(resolve_env_id(self.env_id)), success_threshold=self.success_threshold
+        )
+        for wrapper in self.wrappers:
+            env = wrapper(env)
+        return env
 
 
 def check_config(config: ExperimentConfig) -> None:
@@ -216,27 +238,41 @@ def check_config(config: ExperimentConfig) -> None:
         raise ValueError(f"unknown teacher {config.teacher!r}; registered: {sorted(registered_teachers())}")
     if config.algo not in ALGORITHMS:
         raise ValueError(f"unknown algo {config.algo!r}; allowed: {sorted(ALGORITHMS)}")
+    for k, spec in enumerate(config.reward_teachers):
+        if spec["name"] not in registered_reward_teachers():
+            raise ValueError(
+                f"reward_teachers[{k}]: unknown reward teacher {spec['name']!r}; "
+                f"registered: {sorted(registered_reward_teachers())}"
+            )
     make_test_set(config.test_set, task_space_of(env_id), config.seed)
 
 
-def env_factory(config: ExperimentConfig) -> TaskEnvFactory:
-    """The factory of the config's training and evaluation envs."""
-    return TaskEnvFactory(config.env_id, config.success_threshold, tuple(config.imports))
+def env_factory(config: ExperimentConfig, reward_teachers: Sequence[RewardTeacher] = ()) -> TaskEnvFactory:
+    """The factory of the config's envs: training envs get the reward teachers' env wrappers, evaluation envs none."""
+    wrappers = tuple(w for w in (t.env_wrapper() for t in reward_teachers) if w is not None)
+    return TaskEnvFactory(config.env_id, config.success_threshold, tuple(config.imports), wrappers)
 
 
 def build(
     config: ExperimentConfig,
 ) -> tuple[VecEnv, BaseAlgorithm, Teacher, CurriculumCallback]:
-    """The env, student, teacher and curriculum callback of a config (nothing trained yet)."""
+    """The env, student, teacher and curriculum callback of a config (nothing trained yet).
+
+    Reward teachers are built from ``config.reward_teachers`` (seeded from ``config.seed``), their env wrappers go
+    into every training env, their VecEnv wrappers around the training VecEnv, and the callback carries them.
+    """
     check_config(config)
     from agents import make_student
 
     space = task_space_of(resolve_env_id(config.env_id))
     teacher = make_teacher(config.teacher, space, seed=config.seed, **config.teacher_kwargs)
+    reward_teachers = [
+        make_reward_teacher(spec["name"], seed=config.seed, **spec.get("kwargs", {})) for spec in config.reward_teachers
+    ]
     vec_cls: Any = VEC_ENVS[config.vec_env]
-    vec_env: VecEnv = vec_cls([env_factory(config)] * config.n_envs)
+    vec_env = wrap_vec_env(vec_cls([env_factory(config, reward_teachers)] * config.n_envs), reward_teachers)
     model = make_student(config.algo, vec_env, seed=config.seed, **config.student_kwargs)
-    return vec_env, model, teacher, CurriculumCallback(teacher)
+    return vec_env, model, teacher, CurriculumCallback(teacher, reward_teachers=reward_teachers)
 
 
 def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback] | None = None) -> ExperimentResult:
@@ -268,6 +304,8 @@ def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback]
         )
     finally:
         teacher.close()
+        for reward_teacher in curriculum.reward_teachers:
+            reward_teacher.close()
     wall = time.perf_counter() - start
     report = evaluation.run_now()  # the final evaluation also lands in eval.jsonl
     summary = {
