@@ -63,7 +63,7 @@ def test_cached_items_are_not_sent_again(counting_proxy: CountingProxy, tmp_path
         with Annotator(client, LABELS, max_tokens=3, concurrency=2) as annotator:
             annotator.submit([Item(key=i, prompt=p) for i, p in enumerate(prompts)])
             assert annotator.wait_idle(timeout=60)
-            assert sorted(annotator.results) == list(range(12))
+            assert set(annotator.results) == set(range(12))
         assert client.stats["cache_hits"] == (12 if run else 0)
     assert sorted(counting_proxy.counts.values()) == [1] * 12
 

@@ -123,3 +123,49 @@ def test_a_local_envs_folder_is_named_in_the_error(tmp_path: Path) -> None:
     done = run_in(tmp_path, "python script.py")
     assert done.returncode != 0
     assert f"hidden by {tmp_path / 'envs'}" in done.stderr and "Rename yours" in done.stderr
+
+
+BROKEN_TEACHER = '''
+from curricula import EpisodeResult, Task, Teacher, register_teacher
+
+
+@register_teacher("always_first_corner")
+class AlwaysFirstCorner(Teacher):
+    """Ignores its RNG: every seed gives the same samples, which the contract must catch."""
+
+    def _sample(self) -> Task:
+        if hasattr(self.space, "dims"):
+            return self._new_task(params={d.name: d.low for d in self.space.dims})
+        return self._new_task(level={"cells": [0, 0, 0, 0]})
+
+    def _update(self, result: EpisodeResult) -> None:
+        return
+'''
+
+
+def test_check_reports_a_broken_teacher_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from curricula.cli import main
+
+    (tmp_path / "broken_teacher.py").write_text(BROKEN_TEACHER)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["check", "--import", "broken_teacher"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL teacher always_first_corner: same_seed_same_feedback_same_samples -- AssertionError" in out
+    assert "the seed must matter" in out
+    assert "PASS teacher always_first_corner: state_round_trip_gives_identical_next_samples" in out
+    assert re.search(r"^3 passed, 1 failed$", out, re.MULTILINE)
+
+
+def test_check_with_named_components(capsys: pytest.CaptureFixture[str]) -> None:
+    from curricula.cli import main
+
+    assert main(["check", "--env", "Curricula/Toy-v0", "--teacher", "random"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS env Curricula/Toy-v0: task_outside_the_space_is_rejected" in out
+    assert re.search(r"^10 passed, 0 failed$", out, re.MULTILINE)
+    with pytest.raises(SystemExit):
+        main(["check", "--teacher", "nope"])
+    assert "--teacher 'nope' is not registered" in capsys.readouterr().err
