@@ -193,8 +193,11 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         load_components(args.imports or ())
     except ValueError as err:
         parser.error(str(err))
-    env_ids = args.env or [e for e in task_env_ids() if e not in before_envs]
-    teacher_names = args.teacher or [t for t in registered_teachers() if t not in before_teachers]
+    if args.env or args.teacher:  # named components only
+        env_ids, teacher_names = list(args.env), list(args.teacher)
+    else:  # those the --import modules registered (with no --import: every registered one)
+        env_ids = [e for e in task_env_ids() if e not in before_envs]
+        teacher_names = [t for t in registered_teachers() if t not in before_teachers]
     for env_id in env_ids:
         if env_id not in task_env_ids():
             parser.error(f"--env {env_id!r} is not a registered task-aware env; registered: {sorted(task_env_ids())}")

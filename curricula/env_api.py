@@ -77,12 +77,18 @@ def task_space_of(env_or_id: str | gym.Env[Any, Any] | Any) -> TaskSpace:
     space: Any
     try:
         if isinstance(env_or_id, gym.vector.VectorEnv | gym.vector.VectorWrapper):
-            space = env_or_id.get_attr("task_space")[0]
+            # Sync and Async vector envs (and vector wrappers) resolve it through each sub-env's wrapper stack;
+            # the VectorEnv base class itself declares no get_attr
+            get_attr = getattr(env_or_id, "get_attr", None)
+            if get_attr is None:
+                raise TypeError(f"{type(env_or_id).__name__} has no get_attr to ask its sub-envs for task_space")
+            space = get_attr("task_space")[0]
         elif isinstance(env_or_id, gym.Env):
             space = env_or_id.get_wrapper_attr("task_space")
-        elif hasattr(env_or_id, "env_method") and hasattr(env_or_id, "num_envs"):
-            # an SB3 VecEnv (duck-typed so that this module does not import SB3)
-            space = env_or_id.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
+        elif hasattr(env_or_id, "env_method") and hasattr(env_or_id, "get_attr"):
+            # an SB3 VecEnv, duck-typed so that this module does not import SB3; its get_attr resolves the name
+            # through the sub-env's wrapper stack (and a batched VecEnv answers it natively)
+            space = env_or_id.get_attr("task_space", indices=[0])[0]
         else:
             raise TypeError(
                 f"task_space_of takes an env id, a gymnasium Env, an SB3 VecEnv or a gymnasium VectorEnv; "

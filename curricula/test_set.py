@@ -11,8 +11,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curricula.spaces import ParameterSpace
+from curricula.spaces import ParameterSpace, TaskSpace
 from curricula.task import Task
+
+
+def _parameter_space(space: TaskSpace, method: str) -> ParameterSpace:
+    # accepts any TaskSpace (what task_space_of returns) so that callers need no cast; levels have no grid
+    if not isinstance(space, ParameterSpace):
+        raise TypeError(
+            f"TestSet.{method} needs a ParameterSpace, got {space!r}; build level test sets with TestSet.from_tasks"
+        )
+    return space
 
 
 @dataclass(frozen=True)
@@ -36,42 +45,45 @@ class TestSet:
         return len(self.tasks)
 
     @classmethod
-    def from_params(cls, space: ParameterSpace, params: Sequence[Mapping[str, float]], name: str = "test") -> TestSet:
+    def from_params(cls, space: TaskSpace, params: Sequence[Mapping[str, float]], name: str = "test") -> TestSet:
         """Tasks from explicit parameter dicts (validated against ``space``).
 
-        :param space: the space the parameters must belong to
+        :param space: the parameter space the parameters must belong to
         :param params: one parameter dict per task
         :param name: the label of the set
         """
+        checked = _parameter_space(space, "from_params")
         tasks = []
         for i, p in enumerate(params):
-            space.validate(p)
+            checked.validate(p)
             tasks.append(Task(id=i, params=dict(p)))
         return cls(tuple(tasks), name)
 
     @classmethod
-    def grid(cls, space: ParameterSpace, points_per_dim: int | Sequence[int], name: str = "grid") -> TestSet:
+    def grid(cls, space: TaskSpace, points_per_dim: int | Sequence[int], name: str = "grid") -> TestSet:
         """A regular grid over the space, bounds included (e.g. 10x10 for Stump Tracks).
 
-        :param space: the space to cover
+        :param space: the parameter space to cover
         :param points_per_dim: points per dimension, one count for all or one per dimension
         :param name: the label of the set
         """
-        return cls.from_params(space, [space.to_params(v) for v in space.grid(points_per_dim)], name)
+        box = _parameter_space(space, "grid")
+        return cls.from_params(box, [box.to_params(v) for v in box.grid(points_per_dim)], name)
 
     @classmethod
-    def uniform(cls, space: ParameterSpace, n: int, seed: int, name: str = "uniform") -> TestSet:
+    def uniform(cls, space: TaskSpace, n: int, seed: int, name: str = "uniform") -> TestSet:
         """``n`` tasks drawn uniformly with a fixed seed (the same set on every machine).
 
-        :param space: the space to draw from
+        :param space: the parameter space to draw from
         :param n: how many tasks
         :param seed: seeds the draw
         :param name: the label of the set
         """
+        box = _parameter_space(space, "uniform")
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         rng = np.random.default_rng(seed)
-        return cls.from_params(space, [space.to_params(v) for v in space.sample_uniform(rng, n)], name)
+        return cls.from_params(box, [box.to_params(v) for v in box.sample_uniform(rng, n)], name)
 
     @classmethod
     def from_tasks(cls, tasks: Sequence[Task], name: str = "test") -> TestSet:

@@ -17,6 +17,7 @@ import gymnasium as gym
 
 from curricula.registration import register_env
 from envs.maze import HELD_OUT_MAZES, MazeEnv, MazeLevelSpace, held_out_test_set, make_maze
+from envs.minigrid_seeded import SEEDED_MINIGRID_IDS, SeededMiniGridEnv, make_seeded_minigrid
 from envs.obstacle_grid import (
     OBSTACLE_GRID_SPACE,
     WIDE_MAX_OBSTACLES,
@@ -62,19 +63,25 @@ register_env(
 )
 register_env("Curricula/StumpTracks-v0", make_stump_tracks)
 register_env("Curricula/StumpTracksShort-v0", make_stump_tracks, kwargs={"walker": "short"})
+# MiniGrid's own families, level = seed (KeyCorridor, ObstructedMaze, MultiRoom, DoorKey, UnlockPickup)
+for _curricula_id, _minigrid_id in SEEDED_MINIGRID_IDS.items():
+    register_env(_curricula_id, make_seeded_minigrid, kwargs={"minigrid_id": _minigrid_id})
 
 __all__ = [
     "BOX2D_INSTALL",
     "HELD_OUT_MAZES",
     "OBSTACLE_GRID_SPACE",
+    "SEEDED_MINIGRID_IDS",
     "MazeEnv",
     "MazeLevelSpace",
     "ObstacleGridEnv",
+    "SeededMiniGridEnv",
     "ToyEnv",
     "ToyStudent",
     "held_out_test_set",
     "make_maze",
     "make_obstacle_grid",
+    "make_seeded_minigrid",
     "make_stump_tracks",
     "obstacle_grid_space",
     "toy_space",

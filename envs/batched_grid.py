@@ -242,7 +242,7 @@ class BatchedGoalGridVecEnv(VecEnv):
         self._dir = torch.zeros(n_envs, dtype=torch.int64, device=dev)
         self._steps = torch.zeros(n_envs, dtype=torch.int64, device=dev)
         self._max_steps = torch.ones(n_envs, dtype=torch.int64, device=dev)
-        self._view_offsets = _view_offsets(padded).to(dev)
+        self._view_offsets = _view_offsets(padded).view(4, VIEW * VIEW).to(dev)
         self._dir_step = torch.tensor([dx + dy * padded for dx, dy in _DIR_VEC], device=dev)
         self._turn = torch.tensor(_TURN, device=dev)
         self._encoding = torch.as_tensor(_ENCODING, device=dev)
@@ -356,12 +356,15 @@ class BatchedGoalGridVecEnv(VecEnv):
     def _observe(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         """The (n, 7, 7, 3) uint8 views of the envs ``ids`` (all when None), indexed ``[env, x, y, channel]``."""
         cell, direction = (self._cell, self._dir) if ids is None else (self._cell[ids], self._dir[ids])
-        codes = self._grid[cell[:, None, None] + self._view_offsets[direction]]
+        n = cell.shape[0]
+        # index_select on flat indices: about twice as fast on CPU as advanced indexing of the same gather
+        codes = self._grid.index_select(0, (cell[:, None] + self._view_offsets[direction]).view(-1)).view(n, VIEW * VIEW)
         # MiniGrid draws the agent's own cell as empty (it is the agent, or a goal it is standing on)
-        codes[:, _AGENT_VIEW_CELL[0], _AGENT_VIEW_CELL[1]] = EMPTY
+        codes[:, _AGENT_VIEW_CELL[0] * VIEW + _AGENT_VIEW_CELL[1]] = EMPTY
         if not self.see_through_walls:
-            codes = torch.where(self._visible(codes != WALL), codes, _UNSEEN)
-        return self._encoding[codes]
+            visible = self._visible((codes != WALL).view(n, VIEW, VIEW)).view(n, VIEW * VIEW)
+            codes = torch.where(visible, codes, _UNSEEN)
+        return self._encoding.index_select(0, codes.view(-1)).view(n, VIEW, VIEW, 3)
 
     def _visible(self, transparent: torch.Tensor) -> torch.Tensor:
         """MiniGrid's ``process_vis`` for a batch of views: (n, 7, 7) bool ``[env, x, y]`` in, visibility out."""

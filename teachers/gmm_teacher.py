@@ -20,7 +20,7 @@ from curricula.spaces import ParameterSpace, TaskSpace
 from curricula.task import EpisodeResult, Task
 from curricula.teacher import Teacher
 from teachers.gmm import FittedGMM, fit_best_gmm
-from teachers.numerics import GrowingArray
+from teachers.numerics import GrowingArray, proportional_choice
 
 
 class GMMTeacher(Teacher):

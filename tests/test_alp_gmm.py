@@ -108,7 +108,7 @@ def test_presets() -> None:
     assert tma.scale_return(100.0) == 100.0, "TeachMyAgent feeds raw returns"
     assert not paper.normalize_tasks and paper.reg_covar == 1e-6
     assert ALPGMMFaithfulTeacher(STUMP, preset="paper", fit_rate=100).fit_rate == 100
-    with pytest.raises(ValueError, match="'corl2020'.*allowed: 'paper', 'teachmyagent'"):
+    with pytest.raises(ValueError, match=r"'corl2020'.*allowed: 'paper', 'teachmyagent'"):
         ALPGMMFaithfulTeacher(STUMP, preset="corl2020")
     covar = CovarGMMTeacher(STUMP, preset="teachmyagent")
     assert (covar.fit_rate, covar.random_task_ratio, covar.potential_ks[-1]) == (150, 0.1, 14)
@@ -247,7 +247,10 @@ def test_plots_of_a_teacher_without_history_need_the_played_tasks(tmp_path) -> N
 
 def test_close_mid_refit_keeps_the_pending_mixture_and_restarts_the_thread() -> None:
     kwargs = dict(fit_rate=30, potential_ks=[2, 3], async_refit=True, refit_lag=7)
-    closed, untouched = make_teacher("alp_gmm", STUMP, seed=5, **kwargs), make_teacher("alp_gmm", STUMP, seed=5, **kwargs)
+    closed, untouched = (
+        make_teacher("alp_gmm", STUMP, seed=5, **kwargs),
+        make_teacher("alp_gmm", STUMP, seed=5, **kwargs),
+    )
     assert _run(closed, 95) == _run(untouched, 95)
     assert closed._pending_ready_at == 97, "a fit is in flight"
     closed.close()

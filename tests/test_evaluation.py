@@ -121,3 +121,10 @@ def test_an_out_of_space_task_is_refused_by_the_env_and_by_task_env() -> None:
     for env in (_cartpole(), TaskEnv(_cartpole())):
         with pytest.raises(TaskSpaceError, match=r"'gravity'=100.0 is outside its bounds \[2, 20\]"):
             env.reset(options={"task": task})
+
+
+def test_parameter_test_sets_refuse_a_level_space() -> None:
+    from curricula.testing import TinyLevelSpace
+
+    with pytest.raises(TypeError, match="TestSet.grid needs a ParameterSpace"):
+        TestSet.grid(TinyLevelSpace(), 3)

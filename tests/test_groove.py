@@ -169,7 +169,7 @@ def test_an_unregistered_reference_agent_fails_at_the_first_job_with_what_to_do(
     space = MazeLevelSpace(size=3, max_walls=2)
     teacher = make_teacher("groove", space, seed=0, buffer_size=6, reference_interval=40, reference_algo="nope")
     _play(teacher, 3)  # building and playing before the first job needs no reference agent
-    with pytest.raises(ValueError, match="reference agent 'nope' is not registered.*import agents"):
+    with pytest.raises(ValueError, match=r"reference agent 'nope' is not registered.*import agents"):
         _play(teacher, 2)
 
 

@@ -56,14 +56,17 @@ def _maze_tasks() -> list[Task]:
 def _obstacle_tasks(max_size: int, max_obstacles: int) -> list[Task]:
     sizes = [5, 7, 9, max_size, max_size, 6]
     obstacles = [0, 2, 7, max_obstacles, 3, 15]
-    return [Task(id=i, params={"size": s, "obstacles": o}) for i, (s, o) in enumerate(zip(sizes, obstacles, strict=True))]
+    return [
+        Task(id=i, params={"size": s, "obstacles": o}) for i, (s, o) in enumerate(zip(sizes, obstacles, strict=True))
+    ]
 
 
+# recorded at commit 9676cc0 (before envs/minigrid_base.py); Maze and MazeLarge play the same explicit levels
 PINNED = {
-    "Curricula/Maze-v0": "",
-    "Curricula/MazeLarge-v0": "",
-    "Curricula/ObstacleGrid-v0": "",
-    "Curricula/ObstacleGridWide-v0": "",
+    "Curricula/Maze-v0": "c6a3bce5107faf9296dc7de86ecdbd9bec5df5ead503fe9e47adc067922f9fdf",
+    "Curricula/MazeLarge-v0": "c6a3bce5107faf9296dc7de86ecdbd9bec5df5ead503fe9e47adc067922f9fdf",
+    "Curricula/ObstacleGrid-v0": "d2475ff42793f30d51045dfff1596b0a43a0f78bbab0aa8f6ed93b5733aa0341",
+    "Curricula/ObstacleGridWide-v0": "9d119c3ff858c484015fafe93c7372b5660a24ea5e5024ebdf9e07eea94989c2",
 }
 
 

@@ -78,7 +78,7 @@ def test_presets_and_bad_options() -> None:
     assert tma.min_region_size == 7.5 and tma.alp_window == 150, "derived defaults follow the preset"
     explicit = RIACTeacher(SPACE, preset="teachmyagent", max_region_size=100)
     assert (explicit.max_region_size, explicit.nb_split_attempts) == (100, 75), "explicit options override"
-    with pytest.raises(ValueError, match="'nope'.*allowed: 'paper', 'teachmyagent'"):
+    with pytest.raises(ValueError, match=r"'nope'.*allowed: 'paper', 'teachmyagent'"):
         RIACTeacher(SPACE, preset="nope")
     with pytest.raises(ValueError, match="nb_split_attempts"):
         RIACTeacher(SPACE, nb_split_attempts=0)

@@ -96,5 +96,9 @@ def test_the_checker_catches_each_form(tmp_path: Path) -> None:
     )
     tree = ast.parse(source)
     wrong = private_imports_from_teacher_modules("teachers.mine", tree, TEACHER_DEFINING)
-    assert sorted(wrong) == ["teachers.alp_gmm._ALPGMMBase", "teachers.plr._RolloutScoredTeacher", "teachers.riac._DRAWS_PER_ATTEMPT"]
+    assert sorted(wrong) == [
+        "teachers.alp_gmm._ALPGMMBase",
+        "teachers.plr._RolloutScoredTeacher",
+        "teachers.riac._DRAWS_PER_ATTEMPT",
+    ]
     assert imported_top_level_packages(tree) == {"teachers", "agents"}

