@@ -43,7 +43,9 @@ def train_and_test(job: dict[str, Any]) -> dict[str, Any]:
     return {**job, "solved_percent": float(report.mastered_percent), "train_seconds": round(wall, 1)}
 
 
-def bootstrap_diff_ci(a: np.ndarray, b: np.ndarray, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def bootstrap_diff_ci(
+    a: np.ndarray, b: np.ndarray, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap CI of ``mean(a) - mean(b)``, seeds resampled with replacement within each group."""
     rng = np.random.default_rng(seed)
     diffs = rng.choice(a, (n_resamples, a.size)).mean(axis=1) - rng.choice(b, (n_resamples, b.size)).mean(axis=1)
@@ -80,7 +82,9 @@ def main() -> None:
     print("|---|---|---|")
     for teacher in args.teachers:
         values = solved[teacher]
-        print(f"| {teacher} | {values.mean():.1f} ± {values.std(ddof=1):.1f} | {', '.join(f'{v:.0f}' for v in values)} |")
+        print(
+            f"| {teacher} | {values.mean():.1f} ± {values.std(ddof=1):.1f} | {', '.join(f'{v:.0f}' for v in values)} |"
+        )
     diff = solved[first].mean() - solved[second].mean()
     print(f"{first} - {second}: {diff:+.1f} points, bootstrap 95% CI [{low:+.1f}, {high:+.1f}]")
     print(f"wall time {time.perf_counter() - started:.0f} s")

@@ -41,7 +41,7 @@ def minigrid_vec_env(env_id: str, n_envs: int) -> DummyVecEnv:
 
 def push_same_tasks(venv: VecEnv, tasks: list[list[Task]]) -> None:
     """Queue ``tasks[i]`` on env ``i`` through the task channel, then start the first episodes."""
-    for i, queue in enumerate(tasks):
+    for i in range(len(tasks)):
         venv.env_method("set_env_index", i, indices=[i])
     venv.env_method("push_tasks", dict(enumerate(tasks)), indices=list(range(len(tasks))))
     venv.reset()
@@ -89,7 +89,9 @@ def ppo_steps_per_second(venv: VecEnv, steps: int, policy: str, seed: int, devic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small budgets (< 1 min)")
-    parser.add_argument("--env-id", default="Curricula/Maze-v0", choices=["Curricula/Maze-v0", "Curricula/MazeLarge-v0"])
+    parser.add_argument(
+        "--env-id", default="Curricula/Maze-v0", choices=["Curricula/Maze-v0", "Curricula/MazeLarge-v0"]
+    )
     parser.add_argument("--n-envs", type=int, nargs="+", default=[8, 64, 256])
     parser.add_argument("--ppo-envs", type=int, default=None, help="envs of the PPO comparison (default 64; quick 16)")
     parser.add_argument("--policy", default="MlpPolicy", help="'MlpPolicy' or 'cnn' (the grid CNN)")
@@ -100,16 +102,15 @@ def main() -> None:
     minigrid_total = 3_000 if args.quick else 30_000
     env: dict[str, dict[str, float]] = {}
     for n in args.n_envs:
-        env[str(n)] = compare_env_steps(
-            args.env_id, n, max(10, env_total // n), max(4, minigrid_total // n), args.seed
-        )
+        env[str(n)] = compare_env_steps(args.env_id, n, max(10, env_total // n), max(4, minigrid_total // n), args.seed)
         print(f"{n:>5} envs: batched {env[str(n)]['batched']:>10,.0f} steps/s, MiniGrid "
               f"{env[str(n)]['minigrid']:>8,.0f} steps/s: {env[str(n)]['speedup']:.1f}x")  # fmt: skip
     ppo_envs = args.ppo_envs or (16 if args.quick else 64)
     ppo_steps = ppo_envs * 128 * (2 if args.quick else 6)
     ppo: dict[str, Any] = {
-        "batched": ppo_steps_per_second(make_batched_env(args.env_id, ppo_envs, seed=args.seed), ppo_steps,
-                                        args.policy, args.seed),  # fmt: skip
+        "batched": ppo_steps_per_second(
+            make_batched_env(args.env_id, ppo_envs, seed=args.seed), ppo_steps, args.policy, args.seed
+        ),
         "minigrid": ppo_steps_per_second(minigrid_vec_env(args.env_id, ppo_envs), ppo_steps, args.policy, args.seed),
     }
     ppo_speedup = ppo["batched"] / ppo["minigrid"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections import deque
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 from stable_baselines3.common.buffers import RolloutBuffer
@@ -55,6 +57,8 @@ class CurriculumCallback(BaseCallback):
         :meth:`~curricula.reward_teacher.RewardTeacher.annotate` before it is pushed, and each result reaches them
         after the task teacher (see :mod:`curricula.reward_teacher`; their env and VecEnv wrappers are installed
         where the envs are built)
+    :param results_log: a JSONL file that gets one line per episode result, as the teacher hears it (``timesteps``,
+        ``task``, ``return``, ``length``, ``success``, ``env``): what ``curricula plot`` draws the curriculum from
     """
 
     def __init__(
@@ -64,6 +68,7 @@ class CurriculumCallback(BaseCallback):
         keep_results: bool = False,
         verbose: int = 0,
         reward_teachers: list[RewardTeacher] | tuple[RewardTeacher, ...] = (),
+        results_log: str | Path | None = None,
     ) -> None:
         super().__init__(verbose)
         names = [t.name for t in reward_teachers]
@@ -93,6 +98,8 @@ class CurriculumCallback(BaseCallback):
         self.rollouts = 0
         self._rollout_started_at = 0.0
         self._warned: set[str] = set()
+        self.results_log = Path(results_log) if results_log is not None else None
+        self._results_file: IO[str] | None = None
 
     # -- state for checkpoints --------------------------------------------------------------------------------
     def in_flight_json(self) -> list[list[dict[str, Any]]]:
@@ -198,6 +205,8 @@ class CurriculumCallback(BaseCallback):
             self.episodes_reported += 1
             if self.keep_results:
                 self.results.append(result)
+            if self.results_log is not None:
+                self._log_result(result)
             finished.append(i)
         # Feedback of this step is ingested above, before any replacement task is sampled.
         self._top_up(finished)
@@ -228,6 +237,23 @@ class CurriculumCallback(BaseCallback):
             for key, value in reward_teacher.scalars().items():
                 self.logger.record(f"reward/{reward_teacher.name}/{key}", value)
         self.logger.record("curriculum/callback_share", self.callback_share)
+        if self._results_file is not None:
+            self._results_file.flush()
+
+    def _log_result(self, result: EpisodeResult) -> None:
+        if self._results_file is None:
+            assert self.results_log is not None
+            self.results_log.parent.mkdir(parents=True, exist_ok=True)
+            self._results_file = open(self.results_log, "a")  # noqa: SIM115 - kept open for the run, closed at its end
+        record = {
+            "timesteps": int(self.num_timesteps),
+            "task": result.task.to_json(),
+            "return": result.episode_return,
+            "length": result.length,
+            "success": result.success,
+            "env": result.env_index,
+        }
+        self._results_file.write(json.dumps(record) + "\n")
 
     @property
     def callback_share(self) -> float:
@@ -242,6 +268,9 @@ class CurriculumCallback(BaseCallback):
                     self._warned.add(message)
                     warnings.warn(message, CurriculumWarning, stacklevel=2)
             component.close()
+        if self._results_file is not None:
+            self._results_file.close()
+            self._results_file = None
 
     def _send_rollout_signals(self) -> None:
         if self.teacher.feedback == "rollout" and self._rollout_task_ids:

@@ -17,8 +17,11 @@ from typing import Any
 from curricula.experiment import (
     ExperimentConfig,
     check_config,
+    evaluate_run,
     load_components,
+    plot_run,
     registered_teachers,
+    resume_experiment,
     run_experiment,
     task_env_ids,
 )
@@ -55,6 +58,13 @@ def _train_parser(subparsers: Any) -> None:
     train.add_argument("--run-root", default=None)
     train.add_argument("--run-name", default=None)
     train.add_argument("--progress-bar", action="store_true", default=None)
+    train.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="RUN_DIR",
+        help="continue RUN_DIR from its latest checkpoint (with its config; --total-timesteps may raise the budget)",
+    )
     _add_imports(train)
 
 
@@ -115,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sweep.add_argument("--workers", type=int, default=1, help="parallel local processes")
     sweep.add_argument("--ray-address", default=None)
     _add_imports(sweep)
+    evaluation = subparsers.add_parser("eval", help="evaluate a run's latest saved student on a test set")
+    evaluation.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    evaluation.add_argument("--test-set", default=None, help="grid:N, grid:N,M or uniform:N (default: the run's)")
+    evaluation.add_argument("--episodes-per-task", type=int, default=1)
+    plot = subparsers.add_parser("plot", help="draw a run's curriculum plots and learning curves into RUN_DIR/plots")
+    plot.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     _add_imports(subparsers.add_parser("teachers", help="list registered teachers (built-in and imported)"))
     _add_imports(subparsers.add_parser("envs", help="list registered task-aware env ids (built-in and imported)"))
     check = subparsers.add_parser(
@@ -148,13 +164,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(task_env_ids()))
         return 0
     if args.command == "train":
-        try:
-            config = _config_from_args(args)
-            check_config(config)
-        except (ValueError, TypeError) as err:
-            parser.error(str(err))
-        result = run_experiment(config)
+        if args.resume is not None:
+            try:
+                result = resume_experiment(args.resume, total_timesteps=args.total_timesteps)
+            except (ValueError, TypeError, FileNotFoundError) as err:
+                parser.error(f"--resume {args.resume}: {err}")
+        else:
+            try:
+                config = _config_from_args(args)
+                check_config(config)
+            except (ValueError, TypeError) as err:
+                parser.error(str(err))
+            result = run_experiment(config)
         print(json.dumps(json.loads((result.run_dir / "summary.json").read_text())))
+        return 0
+    if args.command == "eval":
+        try:
+            report = evaluate_run(
+                args.run_dir, args.test_set, episodes_per_task=args.episodes_per_task, progress_bar=True
+            )
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            parser.error(f"eval {args.run_dir}: {err}")
+        print(json.dumps({"run_dir": str(args.run_dir), **report.to_json()}))
+        return 0
+    if args.command == "plot":
+        try:
+            paths = plot_run(args.run_dir)
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            parser.error(f"plot {args.run_dir}: {err}")
+        print(json.dumps({"run_dir": str(args.run_dir), "plots": [str(p) for p in paths]}))
         return 0
     if args.command == "sweep":
         from curricula.sweep import aggregate, expand_grid, run_sweep

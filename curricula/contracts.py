@@ -83,11 +83,7 @@ def _run_checks(component: str, checks: Mapping[str, Check]) -> list[ContractOut
 
 def uniform_task(space: TaskSpace, rng: np.random.Generator, task_id: int = 0) -> Task:
     """A task drawn uniformly from ``space`` (parameters, or a generated level)."""
-    if isinstance(space, ParameterSpace):
-        return Task(id=task_id, params=space.to_params(space.sample_uniform(rng)))
-    if isinstance(space, LevelSpace):
-        return Task(id=task_id, level=space.generate(rng))
-    raise TypeError(f"no uniform task for a {type(space).__name__}")
+    return Task(id=task_id, **{space.task_field: space.sample(rng)})
 
 
 def _task_outside(space: TaskSpace) -> Task:

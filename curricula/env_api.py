@@ -2,8 +2,9 @@
 
 A *task-aware* env is a Gymnasium env that:
 
-1. has a ``task_space`` attribute (a :class:`~curricula.spaces.TaskSpace`) on the unwrapped env, so that
-   ``env.get_wrapper_attr("task_space")`` and :func:`task_space_of` find it through any wrapper;
+1. has a ``task_space`` attribute (a :class:`~curricula.spaces.TaskSpace`) in exactly one place of its wrapper
+   stack: the unwrapped env (or, for an env built by wrapping an existing one, the wrapper that adds the tasks),
+   so that ``env.get_wrapper_attr("task_space")`` and :func:`task_space_of` find it through any wrapper;
 2. reads its task in ``reset`` with :func:`read_task`: ``options["task"]`` (a :class:`~curricula.task.Task`
    or its JSON dict) is validated against ``task_space`` and a bad one raises
    :class:`~curricula.spaces.TaskSpaceError` naming the field, the value and the allowed bounds or values;

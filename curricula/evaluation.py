@@ -69,6 +69,7 @@ def evaluate(
     deterministic: bool = True,
     episodes_per_task: int = 1,
     mastery: float = 1.0,
+    progress_bar: bool = False,
 ) -> EvalReport:
     """Play every task of ``test_set`` with the model's policy.
 
@@ -85,12 +86,18 @@ def evaluate(
     :param deterministic: deterministic actions (the protocol of the ALP-GMM and UED papers)
     :param episodes_per_task: episodes per task
     :param mastery: a task is mastered when its success rate is at least this
+    :param progress_bar: show a progress bar over the tasks (tqdm)
     """
     if episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be >= 1, got {episodes_per_task}")
     returns = np.zeros(len(test_set))
     successes = np.zeros(len(test_set))
-    for k, task in enumerate(test_set.tasks):
+    tasks: Any = test_set.tasks
+    if progress_bar:
+        from tqdm import tqdm
+
+        tasks = tqdm(tasks, desc=f"evaluating on {test_set.name}", unit="task")
+    for k, task in enumerate(tasks):
         for _ in range(episodes_per_task):
             obs, _ = env.reset(options={"task": task})
             total, done = 0.0, False

@@ -23,12 +23,14 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from curricula.callback import CurriculumCallback
-from curricula.checkpoint import CheckpointCallback, make_run_dir
+from curricula.checkpoint import CheckpointCallback, latest_checkpoint, load_checkpoint, make_run_dir
 from curricula.env_api import task_space_of
-from curricula.evaluation import EvalReport, PeriodicEvaluation, TestSet
+from curricula.evaluation import EvalReport, PeriodicEvaluation, TestSet, evaluate
+from curricula.plotting import CurriculumPlotCallback, plot_curves, save_teacher_plots
 from curricula.registration import registered_envs
 from curricula.reward_teacher import (
     EnvWrapper,
@@ -37,6 +39,7 @@ from curricula.reward_teacher import (
     registered_reward_teachers,
     wrap_vec_env,
 )
+from curricula.serialization import load_state
 from curricula.spaces import ParameterSpace, TaskSpace
 from curricula.teacher import Teacher, make_teacher, registered_teachers
 from curricula.wrappers import TaskEnv
@@ -218,9 +221,9 @@ class TaskEnvFactory:
     def __call__(self) -> gym.Env[Any, Any]:
         for module in self.imports:
             import_user_module(module)
-        env: gym.Env[Any, Any] = TaskEnv(
-            gym.make(resolve_env_id(self.env_id)), success_threshold=self.success_threshold
-        )
+        # SB3's Monitor right above the env records the env's own returns (SB3's rollout/ep_rew_mean)
+        base = Monitor(gym.make(resolve_env_id(self.env_id)))
+        env: gym.Env[Any, Any] = TaskEnv(base, success_threshold=self.success_threshold)
         for wrapper in self.wrappers:
             env = wrapper(env)
         return env
@@ -276,13 +279,83 @@ def build(
 
 
 def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback] | None = None) -> ExperimentResult:
-    """Train, checkpoint, evaluate on the test set; everything lands in a run directory."""
-    vec_env, model, teacher, curriculum = build(config)
+    """Train, checkpoint, evaluate on the test set; everything lands in a run directory.
+
+    The run directory holds ``config.json``, ``episodes.jsonl`` (every episode result, as the teacher heard it),
+    ``eval.jsonl``, ``checkpoints/``, ``logs/`` (CSV and TensorBoard, with the curriculum plots as images at each
+    evaluation for 2-D parameter spaces), ``plots/`` and ``summary.json``.
+    """
+    vec_env, model, _, curriculum = build(config)
     name = (
         config.run_name or f"{config.teacher}-{config.env_id.split('/')[-1]}-s{config.seed}-{time.strftime('%H%M%S')}"
     )
     run_dir = make_run_dir(config.run_root, name)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    return _train(config, run_dir, vec_env, model, curriculum, "logs", extra_callbacks, reset_num_timesteps=True)
+
+
+def load_run_config(run_dir: str | Path) -> ExperimentConfig:
+    """The config a run directory was trained with (its ``config.json``)."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ValueError(f"{run_dir} is not a run directory: it has no config.json")
+    return ExperimentConfig.from_dict(json.loads(path.read_text()))
+
+
+def resume_experiment(
+    run_dir: str | Path, total_timesteps: int | None = None, extra_callbacks: list[BaseCallback] | None = None
+) -> ExperimentResult:
+    """Continue a run from its latest checkpoint, exactly as :func:`~curricula.checkpoint.load_checkpoint` does.
+
+    The teacher (and every reward teacher) resumes from its saved state, the envs first replay the tasks that were
+    in flight, and the step count continues; training stops at the config's ``total_timesteps`` (or the one given).
+
+    :param run_dir: a run directory written by :func:`run_experiment`
+    :param total_timesteps: the new total budget, in env steps (default: the config's)
+    """
+    from agents import ALGORITHMS
+
+    run_dir = Path(run_dir)
+    config = load_run_config(run_dir)
+    if total_timesteps is not None:
+        config = dataclasses.replace(config, total_timesteps=total_timesteps)
+    vec_env, _, teacher, fresh = build(config)
+    checkpoint = load_checkpoint(
+        run_dir, ALGORITHMS[config.algo], vec_env, teacher, reward_teachers=fresh.reward_teachers
+    )
+    remaining = config.total_timesteps - checkpoint.num_timesteps
+    if remaining <= 0:
+        vec_env.close()
+        raise ValueError(
+            f"total_timesteps: the run has {checkpoint.num_timesteps} steps already; give a larger total to resume"
+        )
+    return _train(
+        config,
+        run_dir,
+        vec_env,
+        checkpoint.model,
+        checkpoint.curriculum,
+        f"logs/resumed_{checkpoint.num_timesteps}",
+        extra_callbacks,
+        reset_num_timesteps=False,
+        steps=remaining,
+    )
+
+
+def _train(
+    config: ExperimentConfig,
+    run_dir: Path,
+    vec_env: VecEnv,
+    model: BaseAlgorithm,
+    curriculum: CurriculumCallback,
+    log_folder: str,
+    extra_callbacks: list[BaseCallback] | None,
+    reset_num_timesteps: bool,
+    steps: int | None = None,
+) -> ExperimentResult:
+    """Train with evaluation, checkpoints, the episode log and the curriculum plots; write ``summary.json``."""
+    teacher = curriculum.teacher
+    curriculum.results_log = run_dir / "episodes.jsonl"
     test_set = make_test_set(config.test_set, teacher.space, config.seed)
     # eval_freq / checkpoint_freq 0 mean "only at the end": the periodic trigger is off, and the checkpoint
     # callback's end-of-training save and the final evaluation below are the only ones.
@@ -293,14 +366,21 @@ def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback]
         log_path=run_dir / "eval.jsonl",
         success_threshold=config.success_threshold,
     )
-    checkpoints = CheckpointCallback(run_dir, curriculum, save_freq=config.checkpoint_freq)
-    model.set_logger(_logger(run_dir))
+    callbacks: list[BaseCallback] = [
+        curriculum,
+        evaluation,
+        CheckpointCallback(run_dir, curriculum, save_freq=config.checkpoint_freq),
+    ]
+    if isinstance(teacher.space, ParameterSpace) and teacher.space.ndim == 2:
+        callbacks.append(CurriculumPlotCallback(curriculum, teacher.space, run_dir, every=config.eval_freq))
+    model.set_logger(_logger(run_dir / log_folder))
     start = time.perf_counter()
     try:
         model.learn(
-            config.total_timesteps,
-            callback=CallbackList([curriculum, evaluation, checkpoints, *(extra_callbacks or [])]),
+            steps if steps is not None else config.total_timesteps,
+            callback=CallbackList([*callbacks, *(extra_callbacks or [])]),
             progress_bar=config.progress_bar,
+            reset_num_timesteps=reset_num_timesteps,
         )
     finally:
         teacher.close()
@@ -324,6 +404,85 @@ def run_experiment(config: ExperimentConfig, extra_callbacks: list[BaseCallback]
     return ExperimentResult(run_dir, model, teacher, report, wall, int(model.num_timesteps))
 
 
+def evaluate_run(
+    run_dir: str | Path, test_set: str | None = None, episodes_per_task: int = 1, progress_bar: bool = False
+) -> EvalReport:
+    """Evaluate the latest saved student of a run on a test set (default: the run's own).
+
+    :param run_dir: a run directory
+    :param test_set: ``grid:N``, ``grid:N,M`` or ``uniform:N`` (default: the config's)
+    :param episodes_per_task: episodes per test task
+    :param progress_bar: show a progress bar over the test tasks
+    """
+    from agents import ALGORITHMS
+
+    config = load_run_config(run_dir)
+    load_components(config.imports)
+    model = ALGORITHMS[config.algo].load(latest_checkpoint(run_dir) / "model.zip", device="cpu")
+    env = env_factory(config)()
+    tasks = make_test_set(test_set or config.test_set, task_space_of(env), config.seed)
+    report = evaluate(
+        model,
+        env,
+        tasks,
+        success_threshold=config.success_threshold,
+        episodes_per_task=episodes_per_task,
+        progress_bar=progress_bar,
+    )
+    env.close()
+    return report
+
+
+def plot_run(run_dir: str | Path) -> list[Path]:
+    """Draw a run's plots into ``run_dir/plots``: the curriculum (2-D parameter spaces: where the teacher sampled
+    over time, and a mixture teacher's last mixture) and the learning curves (test mastery over training, training
+    return). Returns the files written."""
+    run_dir = Path(run_dir)
+    config = load_run_config(run_dir)
+    load_components(config.imports)
+    space = task_space_of(resolve_env_id(config.env_id))
+    paths = []
+    episodes = _read_jsonl(run_dir / "episodes.jsonl")
+    if isinstance(space, ParameterSpace) and space.ndim == 2 and episodes:
+        teacher = make_teacher(config.teacher, space, seed=config.seed, **config.teacher_kwargs)
+        teacher.load_state_dict(load_state(latest_checkpoint(run_dir) / "teacher.npz"))
+        tasks = np.array([space.to_vector(e["task"]["params"]) for e in episodes])
+        paths += save_teacher_plots(teacher, space, run_dir, len(episodes), tasks=tasks)
+        teacher.close()
+    evaluations = _read_jsonl(run_dir / "eval.jsonl")
+    if evaluations:
+        curve = ([e["timesteps"] for e in evaluations], [e["mastered_percent"] for e in evaluations])
+        paths.append(plot_curves({config.teacher: [curve]}, run_dir / "plots" / "test_mastery.png", "% mastered"))
+    training = _training_return_curves(run_dir)
+    if training:
+        paths.append(
+            plot_curves({config.teacher: training}, run_dir / "plots" / "train_return.png", "mean episode return")
+        )
+    return paths
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _training_return_curves(run_dir: Path) -> list[tuple[list[float], list[float]]]:
+    """``(timesteps, rollout/ep_rew_mean)`` from every ``progress.csv`` of a run (the first run and resumes)."""
+    import csv
+
+    steps: list[float] = []
+    returns: list[float] = []
+    for path in sorted((run_dir / "logs").rglob("progress.csv")):
+        with open(path) as handle:
+            for row in csv.DictReader(handle):
+                if row.get("rollout/ep_rew_mean") and row.get("time/total_timesteps"):
+                    steps.append(float(row["time/total_timesteps"]))
+                    returns.append(float(row["rollout/ep_rew_mean"]))
+    order = np.argsort(steps, kind="stable")
+    return [([steps[i] for i in order], [returns[i] for i in order])] if steps else []
+
+
 def run_in_worker(config_dict: dict[str, Any]) -> dict[str, Any]:
     """Run one experiment in a worker process (one torch thread) and return its summary with ``run_dir``.
 
@@ -336,7 +495,7 @@ def run_in_worker(config_dict: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _logger(run_dir: Path) -> Any:
+def _logger(folder: Path) -> Any:
     from stable_baselines3.common.logger import configure
 
-    return configure(str(run_dir / "logs"), ["csv", "tensorboard"])
+    return configure(str(folder), ["csv", "tensorboard"])

@@ -4,6 +4,7 @@
 * :func:`plot_gmm` — the fitted mixture's task marginals as 2-sigma ellipses coloured by each component's
   learning progress, over the most recent tasks;
 * :func:`save_teacher_plots` — both, named by episode count;
+* :func:`plot_curves` — learning curves, mean ± std band per group of runs (a run dir, or a sweep);
 * :func:`plot_solve_rates_by_task` — grouped bars of per-task solve rates for several methods over seeds;
 * :class:`CurriculumPlotCallback` — an SB3 callback that calls :func:`save_teacher_plots` every N env steps and at
   the end of training.
@@ -15,6 +16,8 @@ Covar-GMM provide), so the core does not import any teacher. Numbers for TensorB
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -167,6 +170,43 @@ def save_teacher_plots(
     return paths
 
 
+def plot_curves(
+    groups: Mapping[str, Sequence[tuple[Sequence[float], Sequence[float]]]],
+    path: str | Path,
+    ylabel: str,
+    xlabel: str = "env steps",
+    points: int = 100,
+) -> Path:
+    """One line per group: the mean over its runs' curves, with a ± std band where it has several runs.
+
+    Curves are interpolated onto a common x grid over the range all of a group's runs cover.
+
+    :param groups: label -> curves, each ``(x, y)`` with x increasing
+    :param path: output PNG
+    :param ylabel: what y is
+    :param xlabel: what x is
+    :param points: grid points per group
+    """
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    for label, curves in groups.items():
+        arrays = [(np.asarray(x, dtype=float), np.asarray(y, dtype=float)) for x, y in curves if len(x)]
+        if not arrays:
+            continue
+        low, high = max(x[0] for x, _ in arrays), min(x[-1] for x, _ in arrays)
+        grid = np.linspace(low, high, points) if high > low else np.array([low])
+        values = np.stack([np.interp(grid, x, y) for x, y in arrays])
+        mean = values.mean(axis=0)
+        (line,) = ax.plot(grid, mean, label=f"{label} (n={len(arrays)})", marker="o" if len(grid) == 1 else None)
+        if len(arrays) > 1:
+            std = values.std(axis=0)
+            ax.fill_between(grid, mean - std, mean + std, alpha=0.2, color=line.get_color())
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def plot_solve_rates_by_task(
     records: list[dict[str, Any]], path: str | Path, title: str = "", group_key: str = "method"
 ) -> Path:
@@ -217,9 +257,10 @@ class CurriculumPlotCallback(BaseCallback):
         if every < 0:
             raise ValueError(f"every must be >= 0 env steps (0: only at the end), got {every}")
         teacher = curriculum.teacher
-        if not hasattr(teacher, "task_history") and not curriculum.keep_results:
+        if not hasattr(teacher, "task_history") and not curriculum.keep_results and curriculum.results_log is None:
             raise ValueError(
-                f"{type(teacher).__name__} keeps no task history: create the CurriculumCallback with keep_results=True"
+                f"{type(teacher).__name__} keeps no task history: create the CurriculumCallback with keep_results=True "
+                "or a results_log"
             )
         self.curriculum = curriculum
         self.space = space
@@ -232,15 +273,34 @@ class CurriculumPlotCallback(BaseCallback):
     def _tasks(self) -> np.ndarray | None:
         if hasattr(self.curriculum.teacher, "task_history"):
             return None  # save_teacher_plots reads the teacher's own history
-        params = [result.task.params for result in self.curriculum.results if result.task.params is not None]
+        if self.curriculum.keep_results:
+            params = [r.task.params for r in self.curriculum.results if r.task.params is not None]
+        else:
+            assert self.curriculum.results_log is not None
+            lines = self.curriculum.results_log.read_text().splitlines() if self.curriculum.results_log.exists() else []
+            params = [json.loads(line)["task"]["params"] for line in lines if line.strip()]
         return np.array([self.space.to_vector(p) for p in params]).reshape(-1, self.space.ndim)
 
     def plot_now(self) -> list[Path]:
         """Write the plots for the current episode count."""
+        if self.curriculum._results_file is not None:
+            self.curriculum._results_file.flush()
         paths = save_teacher_plots(
             self.curriculum.teacher, self.space, self.run_dir, self.curriculum.episodes_reported, tasks=self._tasks()
         )
         self.paths.extend(paths)
+        if self.model is not None:
+            # the same pictures in TensorBoard, next to the scalars of this step
+            from stable_baselines3.common.logger import Image
+
+            for path in paths:
+                picture = plt.imread(path)[..., :3]
+                self.logger.record(
+                    f"curriculum/{path.stem.split('_')[0]}",
+                    Image(picture, "HWC"),
+                    exclude=("stdout", "log", "json", "csv"),
+                )
+            self.logger.dump(self.num_timesteps)
         return paths
 
     def _on_step(self) -> bool:

@@ -86,3 +86,27 @@ __all__ = [
     "obstacle_grid_space",
     "toy_space",
 ]
+
+#: the ids above that have a batched version (an SB3 VecEnv stepping all sub-envs as one torch program)
+BATCHED_ENV_IDS = (
+    "Curricula/Maze-v0",
+    "Curricula/MazeLarge-v0",
+    "Curricula/ObstacleGrid-v0",
+    "Curricula/ObstacleGridWide-v0",
+)
+
+
+def make_batched_env(env_id: str, n_envs: int = 64, **kwargs: Any) -> Any:
+    """The batched version of a grid family (:func:`envs.batched_grid.make_batched_env`), imported on use so that
+    ``import envs`` stays free of Stable-Baselines3.
+
+    :param env_id: one of :data:`BATCHED_ENV_IDS`
+    :param n_envs: number of sub-envs
+    :param kwargs: ``device``, ``seed``, ``see_through_walls``, ``max_steps_per_cell``, ``max_pending``
+    """
+    from envs import batched_grid
+
+    return batched_grid.make_batched_env(env_id, n_envs, **kwargs)
+
+
+__all__ += ["BATCHED_ENV_IDS", "make_batched_env"]

@@ -20,6 +20,8 @@ from minigrid.wrappers import ImgObsWrapper
 
 from curricula.env_api import read_task
 from curricula.spaces import SeedSpace
+from envs.captions import MiniGridCaptioner
+from envs.minigrid_text import MiniGridSubgoalsMixin
 
 #: the MiniGrid families offered as seeded task-aware envs: Curricula id -> MiniGrid id
 SEEDED_MINIGRID_IDS: dict[str, str] = {
@@ -34,8 +36,9 @@ SEEDED_MINIGRID_IDS: dict[str, str] = {
 }
 
 
-class SeededMiniGridEnv(gym.Wrapper[np.ndarray, int, Any, int]):
-    """A built-in MiniGrid env whose task is the level seed.
+class SeededMiniGridEnv(MiniGridSubgoalsMixin, gym.Wrapper[np.ndarray, int, Any, int]):
+    """A built-in MiniGrid env whose task is the level seed. The mixin adds the level's text view and subgoals
+    (``describe_level``, ``oracle_subgoals``, ``noisy_subgoals``, ``subgoal_snapshot``, ``subgoals_reached``).
 
     :param minigrid_id: a registered ``MiniGrid-*`` id
     :param num_seeds: levels are seeds ``0..num_seeds-1`` (None: any 31-bit seed, MiniGrid's effectively infinite
@@ -49,6 +52,8 @@ class SeededMiniGridEnv(gym.Wrapper[np.ndarray, int, Any, int]):
         self.task_space = SeedSpace(num_seeds)
         # the wrapper's own RNG: it draws the seeds of episodes that come without a task
         self.level_rng, _ = gym.utils.seeding.np_random(None)
+        # event captions for ONI-style rewards: info["caption"] (and "caption_helpful") on every step
+        self.captioner = MiniGridCaptioner(self.env.unwrapped)  # type: ignore[arg-type]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         if seed is not None:
@@ -60,10 +65,13 @@ class SeededMiniGridEnv(gym.Wrapper[np.ndarray, int, Any, int]):
             # episode seed, so that two episode seeds of one level differ, as Gymnasium's seeding contract asks.
             self.env.unwrapped.np_random, _ = gym.utils.seeding.np_random(seed)
         info["level_seed"] = int(level["seed"])
+        self.captioner.reset()
         return obs, info
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.captioner.before_step()
         obs, reward, terminated, truncated, info = self.env.step(action)
+        info["caption"], info["caption_helpful"] = self.captioner.after_step(int(action), float(reward), terminated)
         if terminated or truncated:
             info["is_success"] = float(reward) > 0.0
         return obs, float(reward), terminated, truncated, info

@@ -267,11 +267,13 @@ def test_unassigned_episodes_warn_once_and_report_nothing() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for _ in range(300):
-            _, _, dones, infos = venv.step(np.random.default_rng(0).integers(0, 3, 4))
+            _, _, _dones, infos = venv.step(np.random.default_rng(0).integers(0, 3, 4))
             assert all(info["task_id"] == -1 and "episode_result" not in info for info in infos)
 
 
 def test_factory_ids_and_spaces_mirror_the_minigrid_ids() -> None:
+    assert envs.BATCHED_ENV_IDS == BATCHED_ENV_IDS
+    assert isinstance(envs.make_batched_env("Curricula/Maze-v0", 2), BatchedMazeVecEnv)
     for env_id in BATCHED_ENV_IDS:
         venv = make_batched_env(env_id, 2)
         reference = gym.make(env_id)

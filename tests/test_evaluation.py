@@ -14,7 +14,7 @@ import envs  # noqa: F401
 from curricula import Dimension, ParameterSpace, Task, TaskEnv, TaskSpaceError
 from curricula.env_api import read_task
 from curricula.evaluation import PeriodicEvaluation, TestSet, evaluate
-from curricula.testing import COUNTING_SPACE, CountingEnv
+from curricula.testing import COUNTING_SPACE, CountingEnv, TinyLevelSpace
 from envs.toy import toy_space
 
 MAX_STEPS = 100
@@ -124,7 +124,5 @@ def test_an_out_of_space_task_is_refused_by_the_env_and_by_task_env() -> None:
 
 
 def test_parameter_test_sets_refuse_a_level_space() -> None:
-    from curricula.testing import TinyLevelSpace
-
-    with pytest.raises(TypeError, match="TestSet.grid needs a ParameterSpace"):
+    with pytest.raises(TypeError, match=r"TestSet\.grid needs a ParameterSpace"):
         TestSet.grid(TinyLevelSpace(), 3)
