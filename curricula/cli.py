@@ -123,7 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sweep.add_argument("--backend", default="local", choices=["local", "ray"])
     sweep.add_argument("--workers", type=int, default=1, help="parallel local processes")
-    sweep.add_argument("--ray-address", default=None)
+    sweep.add_argument(
+        "--address",
+        "--ray-address",
+        dest="address",
+        default=None,
+        help="an existing Ray cluster (e.g. ray://host:10001 or auto); default: a local Ray instance",
+    )
     _add_imports(sweep)
     evaluation = subparsers.add_parser("eval", help="evaluate a run's latest saved student on a test set")
     evaluation.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -195,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"run_dir": str(args.run_dir), "plots": [str(p) for p in paths]}))
         return 0
     if args.command == "sweep":
-        from curricula.sweep import aggregate, expand_grid, run_sweep
+        from curricula.sweep import aggregate, expand_grid, run_sweep, write_sweep_report
 
         try:
             base_data = _read_json(args.config) if args.config else {}
@@ -207,11 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 check_config(config)
         except (ValueError, TypeError) as err:
             parser.error(str(err))
-        summaries = run_sweep(configs, backend=args.backend, workers=args.workers, address=args.ray_address)
+        summaries = run_sweep(configs, backend=args.backend, workers=args.workers, address=args.address)
         swept = [k for k in args.grid if k != "seed"]
-        for row in aggregate(summaries, swept):
-            print(json.dumps(row))
-        print(json.dumps({"runs": len(summaries), "groups": aggregate(summaries, swept)}))
+        groups = aggregate(summaries, swept)
+        report = write_sweep_report(summaries, swept, Path(base.run_root) / (base.run_name or "sweep"))
+        print(report["markdown"].read_text())
+        print(json.dumps({"runs": len(summaries), "groups": groups, **{k: str(v) for k, v in report.items()}}))
         return 0
     if llm_handler is not None and args.command == "llm":
         return int(llm_handler(args))

@@ -38,6 +38,7 @@ import json
 import logging
 import re
 import threading
+import time
 import zlib
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -487,7 +488,7 @@ class SubgoalTeacher(RewardTeacher):
         observe: bool = False,
         surrogate: str | Mapping[str, float] = "llama",
         llm: Mapping[str, Any] | None = None,
-        max_tokens: int = 160,
+        max_tokens: int = 96,
         max_attempts: int = 2,
         concurrency: int = 2,
     ) -> None:
@@ -530,6 +531,11 @@ class SubgoalTeacher(RewardTeacher):
         self._server: Any = None
         self._client: LLMClient | None = None
         self._annotator: Annotator[StrictModel] | None = None
+        self._held: dict[str, Item] = {}
+        self._start_lock = threading.Lock()
+        self._start_thread: threading.Thread | None = None
+        #: why the LLM side could not start (then every level plays the fallback)
+        self.llm_error: str | None = None
         self._surrogate_params: dict[str, float] | None = None
 
     # -- describer env ------------------------------------------------------------------------------------------
@@ -594,19 +600,44 @@ class SubgoalTeacher(RewardTeacher):
         )
 
     # -- LLM ----------------------------------------------------------------------------------------------------
-    def _ensure_annotator(self) -> Annotator[StrictModel]:
-        if self._annotator is None:
+    def start_llm(self) -> None:
+        """Start the LLM side (the embedded server when no ``llm`` config is given, the client, the annotator) in
+        a background thread; idempotent. :meth:`annotate` calls it on first use and never waits for it: until it is
+        ready, levels play the fallback and their requests are held (at most 4096) and sent once it is."""
+        with self._start_lock:
+            if self._start_thread is None:
+                self._start_thread = threading.Thread(target=self._start_llm, name="subgoals-llm-start", daemon=True)
+                self._start_thread.start()
+
+    def _start_llm(self) -> None:
+        try:
             if self.llm_overrides is None:
                 from curricula.llm import EmbeddedLLMServer
 
                 self._server = EmbeddedLLMServer().start()
-                self._client = self._server.client()
+                # one request at a time on the embedded server, slow on small CPUs: wait long, never retry
+                client = self._server.client(timeout_s=240.0, max_retries=0)
             else:
-                self._client = LLMClient(LLMConfig.from_dict(self.llm_overrides))
+                client = LLMClient(LLMConfig.from_dict(self.llm_overrides))
+            self._client = client
             self._annotator = Annotator(
-                self._client, self.reply, chat=True, max_tokens=self.max_tokens, concurrency=self.concurrency
+                client, self.reply, chat=True, max_tokens=self.max_tokens, concurrency=self.concurrency
             )
-        return self._annotator
+        except Exception as err:  # a missing or broken server degrades the teacher to its fallback, never crashes
+            self.llm_error = f"{type(err).__name__}: {err}"
+            logger.warning("subgoals: the LLM could not be started (%s); levels play the fallback", self.llm_error)
+
+    def _submit(self, item: Item) -> None:
+        annotator = self._annotator
+        if annotator is None:
+            self.start_llm()
+            if self.llm_error is None and len(self._held) < 4096:
+                self._held[str(item.key)] = item
+            return
+        if self._held:
+            held, self._held = list(self._held.values()), {}
+            annotator.submit(held)
+        annotator.submit([item])  # never blocks; dedup in the annotator
 
     def _on_reject(self, key: Any, reason: str) -> None:
         # called from the annotator's worker threads
@@ -628,8 +659,8 @@ class SubgoalTeacher(RewardTeacher):
         key = level_key(self.env_id, task)
         cached = self.cache.get(key)
         if cached is None and key not in self.settled:
-            annotator = self._ensure_annotator()
-            plan = annotator.get(key)
+            annotator = self._annotator
+            plan = annotator.get(key) if annotator is not None else None
             if plan is not None:
                 cached = resolve_plan(plan, self.describe(task))
                 self.cache[key] = cached
@@ -638,8 +669,8 @@ class SubgoalTeacher(RewardTeacher):
             elif self.rejections.get(key, 0) >= self.max_attempts:
                 self.settled.add(key)  # the model keeps answering nonsense here: fallback for good
                 self._descriptions.pop(key, None)
-            else:
-                annotator.submit([self.request_item(task)])  # never blocks; dedup in the annotator
+            elif self.llm_error is None:
+                self._submit(self.request_item(task))
                 self.counts["requests_submitted"] += 1
         if cached is not None:
             self.counts["llm_annotations"] += 1
@@ -648,9 +679,18 @@ class SubgoalTeacher(RewardTeacher):
         return {"subgoals": self.computed_subgoals(task, self.fallback), "subgoal_source": f"fallback:{self.fallback}"}
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until every submitted level is answered or failed (for tests, benchmarks and warm-ups; training
-        never calls it)."""
-        return True if self._annotator is None else self._annotator.wait_idle(timeout)
+        """Block until the LLM side has started and every submitted level is answered or failed (for tests,
+        benchmarks and warm-ups; training never calls it)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._start_thread is not None:
+            self._start_thread.join(timeout)
+        annotator = self._annotator
+        if annotator is None:
+            return self._start_thread is None or not self._start_thread.is_alive()
+        if self._held:
+            held, self._held = list(self._held.values()), {}
+            annotator.submit(held)
+        return annotator.wait_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     # -- composition hooks --------------------------------------------------------------------------------------
     def env_wrapper(self) -> EnvWrapper:
@@ -678,6 +718,8 @@ class SubgoalTeacher(RewardTeacher):
 
     def end_of_training_warnings(self) -> list[str]:
         """A warning when the LLM answered nothing usable although levels were sent."""
+        if self.llm_error is not None:
+            return [f"subgoals: the LLM never started ({self.llm_error}); every episode played the fallback"]
         if self.source == "llm" and self.counts["requests_submitted"] and not self.counts["llm_accepted"]:
             return [
                 f"subgoals: {self.counts['requests_submitted']} levels were sent to the LLM and none was answered "
@@ -688,6 +730,8 @@ class SubgoalTeacher(RewardTeacher):
 
     def close(self) -> None:
         """Stop the annotator, the embedded server (if this teacher started it) and the describer env."""
+        if self._start_thread is not None:
+            self._start_thread.join(60.0)
         if self._annotator is not None:
             self._annotator.close()
         if self._client is not None:
@@ -697,6 +741,7 @@ class SubgoalTeacher(RewardTeacher):
         if self._describer is not None:
             self._describer.close()
         self._annotator = self._client = self._server = self._describer = None
+        self._start_thread = None
 
     # -- state --------------------------------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-import envs  # noqa: F401 - registers the ids
+import envs  # registers the ids (and holds BATCHED_ENV_IDS)
 import teachers  # noqa: F401 - registers the teachers
 from agents import make_student
 from agents.robust_ppo import make_robust_student

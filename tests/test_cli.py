@@ -83,13 +83,40 @@ def test_sweep_rejects_unknown_grid_keys(capsys: pytest.CaptureFixture[str]) -> 
     assert "grid key 'colour'" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_sweep_on_ray(tmp_path: Path) -> None:
-    pytest.importorskip("ray")
-    from curricula.sweep import expand_grid, run_sweep
+def test_sweep_of_two_teachers_and_two_seeds_on_local_ray_writes_table_and_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = {
+        "total_timesteps": 256,
+        "n_envs": 2,
+        "test_set": "grid:2",
+        "run_root": str(tmp_path),
+        "run_name": "raysweep",
+        "env_id": "Curricula/Toy-v0",
+        "eval_freq": 128,
+        "student_kwargs": {"n_steps": 64},
+    }
+    path = tmp_path / "base.json"
+    path.write_text(json.dumps(base))
+    grid = json.dumps({"teacher": ["random", "alp_gmm"], "seed": [0, 1]})
+    assert main(["sweep", "--config", str(path), "--grid", grid, "--backend", "ray"]) == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["runs"] == 4 and sorted(g["teacher"] for g in last["groups"]) == ["alp_gmm", "random"]
+    for group in last["groups"]:
+        low, high = group["test_mastered_percent_ci95"]
+        assert group["runs"] == 2 and low <= group["test_mastered_percent_mean"] <= high
+    folder = tmp_path / "raysweep"
+    rows = (folder / "results.csv").read_text().splitlines()
+    assert rows[0] == "teacher,runs,mean,std,ci95_low,ci95_high" and len(rows) == 3
+    assert "| teacher | runs | mean ± std | 95 % CI |" in (folder / "results.md").read_text()
+    assert (folder / "learning_curves.png").stat().st_size > 1000
 
-    base = ExperimentConfig(
-        env_id="Curricula/Toy-v0", total_timesteps=256, n_envs=2, test_set="grid:2", run_root=str(tmp_path)
-    )
-    summaries = run_sweep(expand_grid(base, {"seed": [0, 1]}), backend="ray")
-    assert [s["seed"] for s in summaries] == [0, 1]
+
+def test_bootstrap_ci_brackets_the_mean_and_is_reproducible() -> None:
+    from curricula.sweep import bootstrap_ci
+
+    values = [10.0, 20.0, 30.0, 40.0, 50.0]
+    low, high = bootstrap_ci(values)
+    assert low < 30.0 < high and (low, high) == bootstrap_ci(values)
+    assert bootstrap_ci([5.0]) == (5.0, 5.0)
+    assert bootstrap_ci([0.0, 0.0, 0.0]) == (0.0, 0.0)

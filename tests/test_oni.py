@@ -72,10 +72,10 @@ def test_retrieval_pays_exactly_the_labels_and_zero_for_the_rest() -> None:
 def test_classifier_learns_a_separable_labelling_and_generalises() -> None:
     torch.manual_seed(0)
     train, held_out = _split(np.random.default_rng(1))
-    model = ClassificationRewardModel(seed=0, batch_size=64)
+    model = ClassificationRewardModel(seed=0)
     assert model.rewards([c for c, _ in held_out]).sum() == 0, "untrained: pays 0"
     model.add_labels({c: int(rank >= 3) for c, rank in train})  # helpful: opened, picked up
-    model.train_steps(150)
+    model.train_steps(40)
     predicted = model.rewards([c for c, _ in held_out])
     accuracy = float(np.mean(predicted == np.array([rank >= 3 for _, rank in held_out])))
     assert accuracy > 0.9, f"held-out accuracy {accuracy:.2f}"
@@ -90,7 +90,7 @@ def test_ranking_model_recovers_a_known_order() -> None:
         (a, ra), (b, rb) = (train[int(i)] for i in rng.choice(len(train), size=2, replace=False))
         pairs.append((a, b, 1.0 if ra > rb else 0.0 if ra < rb else 0.5))  # soft labels, ties 0.5
     model.add_preferences(pairs)
-    model.train_steps(200)
+    model.train_steps(60)
     scores = model.scores([c for c, _ in held_out])
     ranks = np.array([r for _, r in held_out])
     ordered = [

@@ -16,12 +16,14 @@ def _module_name(path: Path) -> str:
 
 
 def _registers_a_teacher(tree: ast.Module) -> bool:
-    """Whether a module registers a teacher (a class decorated with ``@register_teacher(...)``)."""
+    """Whether a module registers a teacher: a class decorated with ``@register_teacher(...)`` (task teachers) or
+    ``@register_reward_teacher(...)`` (reward teachers)."""
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
             for decorator in node.decorator_list:
                 call = decorator.func if isinstance(decorator, ast.Call) else decorator
-                if isinstance(call, ast.Name | ast.Attribute) and ast.unparse(call).endswith("register_teacher"):
+                name = ast.unparse(call).rsplit(".", 1)[-1]
+                if name in ("register_teacher", "register_reward_teacher"):
                     return True
     return False
 
@@ -102,3 +104,5 @@ def test_the_checker_catches_each_form(tmp_path: Path) -> None:
         "teachers.riac._DRAWS_PER_ATTEMPT",
     ]
     assert imported_top_level_packages(tree) == {"teachers", "agents"}
+    assert _registers_a_teacher(ast.parse("@register_reward_teacher('x')\nclass X: ...\n")), "reward teachers count"
+    assert not _registers_a_teacher(ast.parse("class GMMTeacher(Teacher): ...\n")), "an unregistered base does not"
