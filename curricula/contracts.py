@@ -6,11 +6,13 @@ user's module registers, without copying any test file:
 
 * an **env** exposes a :class:`~curricula.spaces.TaskSpace`, passes Gymnasium's and SB3's env checkers under a
   :class:`~curricula.wrappers.TaskEnv`, plays the task it is given (the episode result names it), is
-  deterministic for a seed and a task, and rejects a task outside its space with
-  :class:`~curricula.spaces.TaskSpaceError`;
+  deterministic for a seed and a task, rejects a task outside its space with
+  :class:`~curricula.spaces.TaskSpaceError`, keeps ``task_space`` in one layer, and sets ``info["is_success"]``
+  (a bool) on the last step of an episode only;
 * a **teacher** gives the same samples for the same seed and feedback (and other samples for another seed),
   samples only tasks of its space, restores a saved state to identical next samples, and rejects bad inputs
-  with a clear error.
+  with a clear error; it tolerates ``success=None``, keeps working after ``close()``, applies its presets and lists
+  them on a typo, and its end-of-training warnings are messages that name it.
 
 Each check is a function that raises on failure (``AssertionError`` with what was expected and what happened);
 :func:`check_env_contract` and :func:`check_teacher_contract` run them all and report each outcome.
@@ -112,9 +114,14 @@ def env_contract_checks(env_id: str) -> dict[str, Check]:
         space()
 
     def gymnasium_check_env() -> None:
+        import warnings
+
         from gymnasium.utils.env_checker import check_env
 
-        check_env(frozen_env(), skip_render_check=True)
+        with warnings.catch_warnings():
+            # the checker runs on the TaskEnv on purpose (the task channel is part of the contract)
+            warnings.filterwarnings("ignore", message=".*is different from the unwrapped version.*")
+            check_env(frozen_env(), skip_render_check=True)
 
     def sb3_check_env() -> None:
         from stable_baselines3.common.env_checker import check_env
@@ -153,8 +160,31 @@ def env_contract_checks(env_id: str) -> dict[str, Check]:
             env.close()
         raise AssertionError("a task outside the task space was played instead of raising TaskSpaceError")
 
+    def task_space_lives_in_one_layer() -> None:
+        env = TaskEnv(gym.make(env_id))
+        layers: list[gym.Env[Any, Any]] = [env]
+        while isinstance(layers[-1], gym.Wrapper):
+            layers.append(layers[-1].env)
+        owners = [layer for layer in layers if hasattr(type(layer), "task_space") or "task_space" in vars(layer)]
+        assert len(owners) == 1, f"task_space is defined on {owners}: a value set on one would not reach the other"
+        env.close()
+
+    def success_is_set_on_the_last_step_only() -> None:
+        env = gym.make(env_id)
+        env.reset(seed=0, options={"task": uniform_task(space(), np.random.default_rng(4))})
+        for step in range(1, MAX_EPISODE_STEPS + 1):
+            _, _, terminated, truncated, info = env.step(env.action_space.sample())
+            if terminated or truncated:
+                break
+            assert "is_success" not in info, f"info['is_success'] set before the last step (step {step})"
+        if "is_success" in info:  # an env without a success rule sets nothing
+            assert type(info["is_success"]) is bool, f"is_success is a {type(info['is_success']).__name__}"
+        env.close()
+
     return {
         "has_task_space": has_task_space,
+        "task_space_lives_in_one_layer": task_space_lives_in_one_layer,
+        "success_is_set_on_the_last_step_only": success_is_set_on_the_last_step_only,
         "gymnasium_check_env": gymnasium_check_env,
         "sb3_check_env": sb3_check_env,
         "task_is_honoured": task_is_honoured,
@@ -196,13 +226,17 @@ def _synthetic_return(task: Task) -> float:
     return float(sum(task.level["cells"])) / 12.0
 
 
-def feedback_round(teacher: Teacher, round_index: int) -> list[Task]:
-    """Sample 4 tasks, report a synthetic result for each (and rollout signals to rollout teachers)."""
+def feedback_round(teacher: Teacher, round_index: int, success_known: bool = True) -> list[Task]:
+    """Sample 4 tasks, report a synthetic result for each (and rollout signals to rollout teachers).
+
+    :param success_known: report ``success`` (else None, as a run without a success rule does)
+    """
     tasks = [teacher.sample() for _ in range(_TASKS_PER_ROUND)]
     for k, task in enumerate(tasks):
         ret = _synthetic_return(task)
+        success = ret > 0.5 if success_known else None
         teacher.update(
-            EpisodeResult(task=task, episode_return=ret, length=_STEPS_PER_EPISODE, success=ret > 0.5, env_index=k // 2)
+            EpisodeResult(task=task, episode_return=ret, length=_STEPS_PER_EPISODE, success=success, env_index=k // 2)
         )
     if teacher.feedback == "rollout":
         rng = np.random.default_rng(round_index)  # the learner's numbers, independent of the teacher
@@ -226,8 +260,8 @@ def feedback_round(teacher: Teacher, round_index: int) -> list[Task]:
     return tasks
 
 
-def _play_rounds(teacher: Teacher, rounds: int, start: int = 0) -> list[str]:
-    return [t.dumps() for r in range(start, start + rounds) for t in feedback_round(teacher, r)]
+def _play_rounds(teacher: Teacher, rounds: int, start: int = 0, success_known: bool = True) -> list[str]:
+    return [t.dumps() for r in range(start, start + rounds) for t in feedback_round(teacher, r, success_known)]
 
 
 def teacher_contract_checks(name: str, rounds: int = 80) -> dict[str, Check]:
@@ -296,11 +330,59 @@ def teacher_contract_checks(name: str, rounds: int = 80) -> dict[str, Check]:
         _expect(ValueError, "teacher", lambda: teacher.load_state_dict(state))
         teacher.close()
 
+    def unknown_success_changes_nothing() -> None:
+        # runs without a success rule report success=None; a teacher must not need it, or must not crash on it
+        space = contract_space_for(name)
+        known = _play_rounds(make_teacher(name, space, seed=2), rounds // 2)
+        unknown = _play_rounds(make_teacher(name, space, seed=2), rounds // 2, success_known=False)
+        assert unknown == known, "success=None changed the teacher's samples"
+
+    def close_is_idempotent_and_a_closed_teacher_keeps_working() -> None:
+        space = contract_space_for(name)
+        closed, untouched = make_teacher(name, space, seed=8), make_teacher(name, space, seed=8)
+        half = rounds // 2
+        assert _play_rounds(closed, half) == _play_rounds(untouched, half)
+        closed.close()
+        closed.close()
+        later = _play_rounds(closed, half, start=half)
+        assert later == _play_rounds(untouched, half, start=half), "a closed teacher samples differently"
+        closed.close()
+        untouched.close()
+
+    def presets_apply_and_unknown_names_are_listed() -> None:
+        space = contract_space_for(name)
+        cls = registered_teachers()[name]
+        assert make_teacher(name, space).preset is None, "a teacher built without preset= reports a preset"
+        for preset in cls.presets:
+            teacher = make_teacher(name, space, seed=0, preset=preset)
+            assert teacher.preset == preset, f"preset {preset!r} was not recorded"
+            _play_rounds(teacher, 2)
+            teacher.close()
+        try:
+            make_teacher(name, space, preset="no_such_preset")
+        except ValueError as err:
+            missing = [p for p in cls.presets if repr(p) not in str(err)]
+            assert "unknown preset 'no_such_preset'" in str(err) and not missing, f"the error does not list {missing}"
+        else:
+            raise AssertionError("an unknown preset name was accepted")
+
+    def end_of_training_warnings_are_messages() -> None:
+        teacher = make_teacher(name, contract_space_for(name), seed=0)
+        _play_rounds(teacher, 10)
+        warnings = teacher.end_of_training_warnings()
+        assert isinstance(warnings, list), f"end_of_training_warnings returned a {type(warnings).__name__}"
+        assert all(isinstance(w, str) and name in w for w in warnings), f"each message must name {name!r}: {warnings}"
+        teacher.close()
+
     return {
         "same_seed_same_feedback_same_samples": same_seed_same_feedback_same_samples,
         "samples_belong_to_the_space": samples_belong_to_the_space,
         "state_round_trip_gives_identical_next_samples": state_round_trip_gives_identical_next_samples,
         "bad_inputs_raise": bad_inputs_raise,
+        "unknown_success_changes_nothing": unknown_success_changes_nothing,
+        "close_is_idempotent_and_a_closed_teacher_keeps_working": close_is_idempotent_and_a_closed_teacher_keeps_working,
+        "presets_apply_and_unknown_names_are_listed": presets_apply_and_unknown_names_are_listed,
+        "end_of_training_warnings_are_messages": end_of_training_warnings_are_messages,
     }
 
 

@@ -522,13 +522,16 @@ class ONITeacher(RewardTeacher):
     # -- reporting ----------------------------------------------------------------------------------------------
     def scalars(self) -> dict[str, float]:
         """Counters and, since the previous call, the mean intrinsic reward per env step, the share of env steps
-        with a caption and the label coverage (share of captioned steps whose caption has a label)."""
+        with a caption and the label coverage (share of captioned steps whose caption had a label);
+        ``label_coverage_total`` is the coverage over all of training; ``annotator_*`` and ``llm_*`` are the
+        annotator's and the LLM client's counters (queue depth, requests sent, failures, breaker openings...)."""
         window = self._window
         out = {
             **super().scalars(),
             "r_int_mean": window["r_int"] / max(window["env_steps"], 1.0),
             "caption_rate": window["captioned_steps"] / max(window["env_steps"], 1.0),
             "label_coverage": window["labelled_steps"] / max(window["captioned_steps"], 1.0),
+            "label_coverage_total": self.totals["labelled_steps"] / max(self.totals["captioned_steps"], 1.0),
             "unique_captions": float(len(self.captions_seen)),
             "labels": float(len(self.labels)),
             "positive_labels": float(sum(self.labels.values())),
