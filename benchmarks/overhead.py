@@ -43,7 +43,7 @@ class LocalRandomTask(gym.Wrapper[Any, Any, Any, Any]):
         self.count = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        task = Task(id=self.count, params=self.space.to_params(self.space.sample_uniform(self.rng)))
+        task = Task(id=self.count, params=self.space.sample(self.rng))
         self.count += 1
         return self.env.reset(seed=seed, options={"task": task})
 

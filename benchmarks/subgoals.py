@@ -172,8 +172,8 @@ def main() -> None:
     parser.add_argument("--skip-fps", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.budget, args.seeds, args.eval_every, args.eval_episodes = 2048, 1, 1024, 5
-        args.n_envs, args.fps_steps, args.fps_levels = 4, 1024, 1
+        args.budget, args.seeds, args.eval_every, args.eval_episodes = 1024, 1, 1024, 3
+        args.n_envs, args.fps_steps, args.fps_levels = 4, 1536, 1
     specs = [
         {
             "env_id": env_id,

@@ -2,7 +2,7 @@
 
 Every (method, seed) run trains a PPO student on ``Curricula/Maze-v0`` (7x7 interior, 0-15 walls, 8 envs) for the
 same number of env steps and plays the held-out mazes (10 stochastic episodes each, solved = return > 0); see
-``examples/ued_maze.py`` for the run itself. Also reported: the teacher's scoring cost per rollout as a fraction of
+``examples/ued_maze.py``, which this benchmark runs once per seed, for the run itself. Also reported: the teacher's scoring cost per rollout as a fraction of
 rollout wall time (target <= 2 %), all callback work as a fraction, and GROOVE's reference-agent share of env steps
 (extra steps, not counted in the student's budget).
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,8 +24,38 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from ued_maze import ALL_METHODS, METHODS, plot_solve_rates, run
+from curricula.plotting import plot_solve_rates_by_task
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ued_maze.py"
+METHODS = ("dr", "robust_plr", "accel", "groove")
+ALL_METHODS = (*METHODS, "plr")
+
+
+def run_seed(
+    methods: list[str], seed: int, steps: int, eval_episodes: int, overrides: dict[str, Any], out: Path
+) -> list[dict[str, Any]]:
+    """Run the example once for one seed (every method) in a fresh interpreter; its records, one per method."""
+    command = [
+        sys.executable,
+        str(EXAMPLE),
+        "--methods",
+        *methods,
+        "--seed",
+        str(seed),
+        "--steps",
+        str(steps),
+        "--eval-episodes",
+        str(eval_episodes),
+        "--teacher-kwargs",
+        json.dumps(overrides),
+        "--out",
+        str(out / f"seed{seed}.png"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    records: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])["records"]
+    return records
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -82,9 +113,9 @@ def main() -> None:
     records = []
     with open(out / "records.jsonl", "w") as log:
         for seed in seeds:
-            for method in args.methods:
-                record = run(method, seed, steps, eval_episodes=eval_episodes, overrides=overrides)
+            for record in run_seed(args.methods, seed, steps, eval_episodes, overrides, out):
                 records.append(record)
+                method = record["method"]
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 print(
@@ -93,7 +124,8 @@ def main() -> None:
                     f"scoring {100 * record['scoring_fraction']:.2f} % of rollout time, {record['wall_s']} s",
                     flush=True,
                 )
-    plot = plot_solve_rates(records, out / "solve_rates.png", f"held-out mazes, {steps} steps, seeds {seeds}")
+    rows = [{"method": r["method"], "per_task": r["per_maze"], "solve_rate": r["held_out_solve_rate"]} for r in records]
+    plot = plot_solve_rates_by_task(rows, out / "solve_rates.png", f"held-out mazes, {steps} steps, seeds {seeds}")
     result = {
         "benchmark": "ued_small",
         "env": "Curricula/Maze-v0 (7x7 interior, 0-15 walls)",

@@ -216,9 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         summaries = run_sweep(configs, backend=args.backend, workers=args.workers, address=args.address)
         swept = [k for k in args.grid if k != "seed"]
         groups = aggregate(summaries, swept)
-        report = write_sweep_report(summaries, swept, Path(base.run_root) / (base.run_name or "sweep"))
-        print(report["markdown"].read_text())
-        print(json.dumps({"runs": len(summaries), "groups": groups, **{k: str(v) for k, v in report.items()}}))
+        files = write_sweep_report(summaries, swept, Path(base.run_root) / (base.run_name or "sweep"))
+        print(files["markdown"].read_text())
+        print(json.dumps({"runs": len(summaries), "groups": groups, **{k: str(v) for k, v in files.items()}}))
         return 0
     if llm_handler is not None and args.command == "llm":
         return int(llm_handler(args))

@@ -30,7 +30,15 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 import envs  # noqa: F401 - registers the Curricula/* env ids
 import teachers  # noqa: F401 - registers the built-in teachers
 from agents import make_student
-from curricula import CurriculumCallback, TaskEnv, TestSet, make_teacher, registered_teachers, task_space_of
+from curricula import (
+    CurriculumCallback,
+    ParameterSpace,
+    TaskEnv,
+    TestSet,
+    make_teacher,
+    registered_teachers,
+    task_space_of,
+)
 from curricula.checkpoint import CheckpointCallback, make_run_dir
 from curricula.evaluation import evaluate
 from curricula.plotting import CurriculumPlotCallback
@@ -45,6 +53,7 @@ def train_and_test(teacher_name: str, args: argparse.Namespace, run_dir: Path) -
 
     train_env = DummyVecEnv([make_env for _ in range(args.n_envs)])
     task_space = task_space_of(train_env)
+    assert isinstance(task_space, ParameterSpace)  # size x obstacles
 
     # 2. The teacher lives here, in the learner process; the callback carries its tasks to the envs.
     teacher = make_teacher(teacher_name, task_space, seed=args.seed)

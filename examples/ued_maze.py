@@ -15,7 +15,12 @@ Each method trains a PPO student (MLP over the 7x7x3 view, 8 envs) on ``Curricul
     python examples/ued_maze.py --steps 300000 --methods dr accel --out runs/ued.png
 
 The CPU preset (``preset="cpu"``, see docs/teachers.md) replaces the papers' 4000-level buffer, which would not
-even fill at this budget; ``--preset paper`` restores it.
+even fill at this budget; ``--preset paper`` restores it. ``benchmarks/ued_small.py`` runs this script over several
+seeds and tabulates the records it prints.
+
+The walk-through, per method: 1. the maze envs and their level space; 2. the teacher and student of the method
+(:func:`build`); 3. train, with the curriculum callback timing its own work; 4. evaluate on the held-out mazes and
+on the training distribution; 5. the record. Then one bar plot of every method's held-out solve rates.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -35,9 +39,9 @@ import envs  # noqa: F401 - registers the Curricula/* env ids
 import teachers  # noqa: F401 - registers the built-in teachers
 from agents import make_student
 from agents.robust_ppo import make_robust_student
-from curricula import CurriculumCallback, Task, TaskEnv, Teacher, make_teacher
-from curricula.evaluation import TestSet, evaluate
-from curricula.plotting import save_figure
+from curricula import CurriculumCallback, Task, TaskEnv, Teacher, TestSet, make_teacher, task_space_of
+from curricula.evaluation import evaluate
+from curricula.plotting import plot_solve_rates_by_task
 from envs.maze import MazeLevelSpace, held_out_test_set, shortest_path
 from teachers.plr import LevelReplayTeacher, PLRTeacher
 
@@ -45,41 +49,6 @@ ENV_ID = "Curricula/Maze-v0"
 METHODS = ("dr", "robust_plr", "accel", "groove")
 #: also runnable: ``plr`` (PLR with gradients on every level), to separate prioritization from PLR⊥'s masking
 ALL_METHODS = (*METHODS, "plr")
-
-
-class TimedCurriculumCallback(CurriculumCallback):
-    """The curriculum callback, timing the teacher's work against the rollout's wall time.
-
-    ``scoring_seconds``: rollout-end work (PLR scores from the buffer); ``callback_seconds``: all callback work
-    (results, sampling, pushing tasks, scoring); ``rollout_seconds``: wall time of rollout collection.
-    """
-
-    def __init__(self, teacher: Teacher, **kwargs: Any) -> None:
-        super().__init__(teacher, **kwargs)
-        self.scoring_seconds = 0.0
-        self.callback_seconds = 0.0
-        self.rollout_seconds = 0.0
-        self.rollouts = 0
-        self._rollout_start = 0.0
-
-    def _on_rollout_start(self) -> None:
-        self._rollout_start = time.perf_counter()
-        super()._on_rollout_start()
-
-    def _on_step(self) -> bool:
-        start = time.perf_counter()
-        keep_going = super()._on_step()
-        self.callback_seconds += time.perf_counter() - start
-        return keep_going
-
-    def _on_rollout_end(self) -> None:
-        start = time.perf_counter()
-        super()._on_rollout_end()
-        end = time.perf_counter()
-        self.scoring_seconds += end - start
-        self.callback_seconds += end - start
-        self.rollout_seconds += end - self._rollout_start
-        self.rollouts += 1
 
 
 def build(
@@ -136,21 +105,29 @@ def run(
 
     :param overrides: teacher options over the preset (see :func:`build`)
     """
+    # 1. The maze envs (each under a TaskEnv, which plays the teacher's levels) and their level space.
     venv = DummyVecEnv([lambda: TaskEnv(gym.make(ENV_ID)) for _ in range(n_envs)])
-    space: MazeLevelSpace = venv.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
+    space = task_space_of(venv)
+    assert isinstance(space, MazeLevelSpace)
+
+    # 2. The method's teacher and student.
     teacher, student = build(method, venv, space, seed, preset, overrides)
-    callback = TimedCurriculumCallback(teacher)
+
+    # 3. Train. The callback carries levels to the envs and results (and rollout signals) back, and times itself.
+    curriculum = CurriculumCallback(teacher)
     start = time.perf_counter()
-    student.learn(steps, callback=callback)
+    student.learn(steps, callback=curriculum)  # the callback closes the teacher at the end
     wall = time.perf_counter() - start
-    close = getattr(teacher, "close", None)
-    if close is not None:
-        close()
+
+    # 4. Evaluate: the named held-out mazes (stochastic and greedy policy) and levels of the training distribution.
     eval_env = TaskEnv(gym.make(ENV_ID))
     held_out = held_out_test_set()
     stochastic = evaluate(student, eval_env, held_out, deterministic=False, episodes_per_task=eval_episodes)
     greedy = evaluate(student, eval_env, held_out, deterministic=True)
     in_dist = evaluate(student, eval_env, in_distribution_test_set(space), deterministic=False)
+    venv.close()
+
+    # 5. The record: solve rates, the teacher's cost on the rollout's critical path, its counters.
     names = [str(t.annotations["name"]) for t in held_out.tasks]
     record: dict[str, Any] = {
         "method": method,
@@ -161,38 +138,19 @@ def run(
         "held_out_greedy_solve_rate": float(np.mean(greedy.successes)),
         "per_maze": {n: float(s) for n, s in zip(names, stochastic.successes, strict=True)},
         "train_distribution_solve_rate": float(np.mean(in_dist.successes)),
-        "scoring_fraction": callback.scoring_seconds / max(callback.rollout_seconds, 1e-9),
-        "callback_fraction": callback.callback_seconds / max(callback.rollout_seconds, 1e-9),
+        "scoring_fraction": curriculum.scoring_seconds / max(curriculum.rollout_seconds, 1e-9),
+        "callback_fraction": curriculum.callback_share,
         "teacher": {k: float(v) for k, v in teacher.scalars().items()},
     }
     for attr in ("updates_skipped", "updates_done", "steps_trained", "steps_masked"):
         if hasattr(student, attr):
             record.setdefault("robust", {})[attr] = int(getattr(student, attr))
-    venv.close()
     return record
 
 
-def plot_solve_rates(records: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
-    """Grouped bars: held-out solve rate per maze and method (mean over seeds, whiskers = min/max)."""
-    import matplotlib.pyplot as plt  # curricula.plotting has selected the file-only Agg backend
-
-    methods = [m for m in ALL_METHODS if any(r["method"] == m for r in records)]
-    mazes = [*records[0]["per_maze"], "mean"]
-    fig, ax = plt.subplots(figsize=(min(12.0, 2.0 + 1.2 * len(mazes)), 4.0))
-    width = 0.8 / len(methods)
-    for k, method in enumerate(methods):
-        rows = [r for r in records if r["method"] == method]
-        values = np.array([[*r["per_maze"].values(), r["held_out_solve_rate"]] for r in rows])
-        mean = values.mean(axis=0)
-        err = np.stack([mean - values.min(axis=0), values.max(axis=0) - mean])
-        x = np.arange(len(mazes)) + (k - (len(methods) - 1) / 2) * width
-        ax.bar(x, mean, width, yerr=err, capsize=2, label=f"{method} (n={len(rows)})")
-    ax.set_xticks(np.arange(len(mazes)), mazes, rotation=30, ha="right")
-    ax.set_ylabel("solve rate (return > 0)")
-    ax.set_ylim(0, 1.05)
-    ax.set_title(title or "held-out mazes")
-    ax.legend(fontsize=8)
-    return save_figure(fig, path, dpi=120)
+def plot_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records as rows of :func:`curricula.plotting.plot_solve_rates_by_task` (held-out mazes)."""
+    return [{"method": r["method"], "per_task": r["per_maze"], "solve_rate": r["held_out_solve_rate"]} for r in records]
 
 
 def main() -> None:
@@ -203,16 +161,32 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=8)
     parser.add_argument("--preset", default="cpu", choices=sorted(PLRTeacher.presets))
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument(
+        "--teacher-kwargs", default="{}", help="JSON teacher options over the preset, e.g. '{\"replay_prob\": 0.9}'"
+    )
     parser.add_argument("--out", default="runs/ued_maze.png")
     args = parser.parse_args()
     records = []
     for method in args.methods:
-        record = run(method, args.seed, args.steps, args.n_envs, args.preset, args.eval_episodes)
+        record = run(
+            method,
+            args.seed,
+            args.steps,
+            args.n_envs,
+            args.preset,
+            args.eval_episodes,
+            overrides=json.loads(args.teacher_kwargs),
+        )
         records.append(record)
-        print(f"{method:>11}: held-out solve rate {record['held_out_solve_rate']:.2f} ({record['wall_s']} s)")
-    plot = plot_solve_rates(records, args.out, f"held-out mazes after {args.steps} steps (seed {args.seed})")
+        print(
+            f"{method:>11}: held-out solve rate {record['held_out_solve_rate']:.2f}, "
+            f"scoring {100 * record['scoring_fraction']:.2f} % of rollout time ({record['wall_s']} s)",
+            flush=True,
+        )
+    title = f"held-out mazes after {args.steps} steps (seed {args.seed})"
+    plot = plot_solve_rates_by_task(plot_rows(records), args.out, title)
     print(f"plot: {plot}")
-    print(json.dumps({"steps": args.steps, "seed": args.seed, "records": records}))
+    print(json.dumps({"steps": args.steps, "seed": args.seed, "plot": str(plot), "records": records}))
 
 
 if __name__ == "__main__":

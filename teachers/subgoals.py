@@ -36,6 +36,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -473,6 +474,8 @@ class SubgoalTeacher(RewardTeacher):
     :param max_tokens: generation budget of one reply
     :param max_attempts: rejected replies of a level before it settles on the fallback for good
     :param concurrency: requests in flight at most
+    :param llm_nice: niceness given to the embedded server's process (0: leave it), so that on a small machine it
+        uses the CPU time training leaves
     """
 
     def __init__(
@@ -491,6 +494,7 @@ class SubgoalTeacher(RewardTeacher):
         max_tokens: int = 96,
         max_attempts: int = 2,
         concurrency: int = 2,
+        llm_nice: int = 10,
     ) -> None:
         super().__init__(seed)
         if kind not in SUBGOAL_KINDS:
@@ -515,6 +519,7 @@ class SubgoalTeacher(RewardTeacher):
         self.max_tokens = int(max_tokens)
         self.max_attempts = int(max_attempts)
         self.concurrency = int(concurrency)
+        self.llm_nice = int(llm_nice)
         self.reply = PlanReply(kind)
 
         # answered levels (key -> subgoal records), and levels given up on after max_attempts rejections
@@ -615,6 +620,9 @@ class SubgoalTeacher(RewardTeacher):
                 from curricula.llm import EmbeddedLLMServer
 
                 self._server = EmbeddedLLMServer().start()
+                if self.llm_nice and self._server.pid is not None:
+                    # the server then decodes on the CPU that training leaves idle: stepping keeps its speed
+                    os.setpriority(os.PRIO_PROCESS, self._server.pid, self.llm_nice)
                 # one request at a time on the embedded server, slow on small CPUs: wait long, never retry
                 client = self._server.client(timeout_s=240.0, max_retries=0)
             else:
