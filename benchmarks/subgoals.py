@@ -49,12 +49,12 @@ def _success_rate(model: Any, env_id: str, episodes: int) -> float:
     for i in range(episodes):
         obs, _ = env.reset(seed=i, options={"task": Task(id=i, level={"seed": 1_000_000 + i})})
         done = False
-        reward = 0.0
+        reward: Any = 0.0
         while not done:
             action, _ = model.predict(obs, deterministic=False)
             obs, reward, terminated, truncated, _ = env.step(int(action))
             done = terminated or truncated
-        wins += float(reward) > 0
+        wins += float(reward) > 0  # MiniGrid pays only on success
     env.close()
     return wins / episodes
 
@@ -121,7 +121,7 @@ def fps_cold_warm(steps: int, levels: int, max_tokens: int, wait_s: float) -> di
     from teachers.subgoals import SubgoalTeacher
 
     env_id = "Curricula/KeyCorridorS3R3-v0"
-    env_kwargs = {"num_seeds": levels}
+    env_kwargs: dict[str, Any] = {"num_seeds": levels}
     space = gym.make(env_id, **env_kwargs).get_wrapper_attr("task_space")
     teacher = SubgoalTeacher(
         env_id=env_id, env_kwargs=env_kwargs, source="llm", fallback="oracle", max_tokens=max_tokens, max_attempts=1

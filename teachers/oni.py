@@ -327,7 +327,8 @@ class ONITeacher(RewardTeacher):
         self._own_client = False
         self._server: EmbeddedLLMServer | None = None
         self.annotator: LabelSource | None = None
-        self.annotator_error: str | None = None
+        self.annotator_restarts = 0
+        self._closed_annotator_stats: dict[str, float] = {}
         self.venv: ONIVecEnv | None = None
 
     # -- annotator lifetime -------------------------------------------------------------------------------------
@@ -338,7 +339,16 @@ class ONITeacher(RewardTeacher):
             return self.annotator
         if self.annotator_kind == "oracle":
             self.annotator = NoisyOracleAnnotator(self.flip_prob, seed=self.flip_seed)
-            return self.annotator
+        else:
+            self.annotator = self._llm_annotator()
+        if self.reward_model_kind != "ranking":
+            # captions met before (a resumed run, an annotator restarted) but never labelled are asked again now,
+            # not only when the agent happens to meet them again
+            unlabelled = [c for c in self.captions_seen if c not in self.labels]
+            self.annotator.submit([label_item(c, self.helpful_truth.get(c)) for c in unlabelled])
+        return self.annotator
+
+    def _llm_annotator(self) -> Annotator[str]:
         if self._client is None:
             config = self.llm_config
             if config is None:
@@ -347,10 +357,9 @@ class ONITeacher(RewardTeacher):
             self._client = LLMClient(config)
             self._own_client = True
         reply = PREFERENCE_REPLY if self.reward_model_kind == "ranking" else LABEL_REPLY
-        self.annotator = Annotator(
+        return Annotator(
             self._client, reply, chat=self.llm_chat, max_tokens=self.llm_max_tokens, concurrency=self.llm_concurrency
         )
-        return self.annotator
 
     @property
     def client(self) -> LLMClient | None:
@@ -358,9 +367,13 @@ class ONITeacher(RewardTeacher):
         return self._client
 
     def close(self) -> None:
-        """Stop the annotator, and the client and server this teacher started. Idempotent."""
+        """Stop the annotator, and the client and server this teacher started. Idempotent. Labels, model and
+        counters stay; stepping the wrapped ``VecEnv`` again (training continued) starts a new annotator."""
         if self.annotator is not None:
             self.annotator.close(timeout=30)
+            for key, value in self.annotator.stats().items():  # its counters stay in the totals
+                self._closed_annotator_stats[key] = self._closed_annotator_stats.get(key, 0.0) + value
+            self.annotator = None
         if self._own_client and self._client is not None:
             self._client.close()
             self._own_client = False
@@ -385,6 +398,9 @@ class ONITeacher(RewardTeacher):
         n_envs = len(captions)
         if len(self._episode_counts) != n_envs:
             self._episode_counts = [Counter() for _ in range(n_envs)]
+        if self.annotator is None:  # closed at the end of a previous learn(): training continues
+            self.start_annotator()
+            self.annotator_restarts += 1
         self._ingest_labels()
         r_int = np.zeros(n_envs, dtype=np.float32)
         active = [i for i, c in enumerate(captions) if c]
@@ -536,23 +552,34 @@ class ONITeacher(RewardTeacher):
             "labels": float(len(self.labels)),
             "positive_labels": float(sum(self.labels.values())),
             "pairs_labelled": float(self.pairs_labelled),
+            "annotator_restarts": float(self.annotator_restarts),
             "gradient_steps": float(self.model.gradient_steps),
             "model_loss": self.last_loss,
             "r_int_paid_total": self.totals["r_int_paid"],
         }
         self._window = dict.fromkeys(self._window, 0.0)
-        if self.annotator is not None:
-            for key, value in self.annotator.stats().items():
-                out[f"annotator_{key}"] = value
+        for key, value in self.annotator_stats().items():
+            out[f"annotator_{key}"] = value
         if self._client is not None:
             for key, value in self._client.stats.snapshot().items():
                 out[f"llm_{key}"] = value
         return out
 
+    def annotator_stats(self) -> dict[str, float]:
+        """The annotator's counters over the whole run (annotators closed at the end of an earlier ``learn``
+        included); ``queue_len`` and ``in_flight`` are the current annotator's."""
+        current = self.annotator.stats() if self.annotator is not None else {}
+        out = {k: v for k, v in self._closed_annotator_stats.items() if k not in ("queue_len", "in_flight")}
+        for key, value in current.items():
+            out[key] = value if key in ("queue_len", "in_flight") else out.get(key, 0.0) + value
+        out.setdefault("queue_len", 0.0)
+        out.setdefault("in_flight", 0.0)
+        return out
+
     def end_of_training_warnings(self) -> list[str]:
         warnings = []
-        if self.annotator is not None:
-            stats = self.annotator.stats()
+        stats = self.annotator_stats()
+        if self.annotator is not None or self._closed_annotator_stats:
             got = self.pairs_labelled if self.reward_model_kind == "ranking" else len(self.labels)
             if self.captions_seen and got == 0:
                 warnings.append(

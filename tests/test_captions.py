@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from typing import Any
@@ -36,7 +37,7 @@ def _path_actions(env: Any, goal: tuple[int, int], stand_on: bool) -> list[int]:
             break
         for dx, dy in DIRECTIONS:
             nxt = (cell[0] + dx, cell[1] + dy)
-            if nxt not in parents and (nxt == goal and stand_on or _passable(env, *nxt)):
+            if nxt not in parents and ((nxt == goal and stand_on) or _passable(env, *nxt)):
                 parents[nxt] = cell
                 queue.append(nxt)
     assert end is not None, f"no path to {goal}"
@@ -47,7 +48,7 @@ def _path_actions(env: Any, goal: tuple[int, int], stand_on: bool) -> list[int]:
     if not stand_on:
         cells.append(goal)  # the last move is only a turn to face it
     actions, direction = [], int(env.agent_dir)
-    for here, there in zip(cells, cells[1:], strict=False):
+    for here, there in itertools.pairwise(cells):
         want = DIRECTIONS.index((there[0] - here[0], there[1] - here[1]))
         turns = (want - direction) % 4
         actions += [RIGHT] * turns if turns <= 2 else [LEFT]
@@ -87,9 +88,9 @@ def test_doorkey_scripted_trajectory() -> None:
     mg = env.unwrapped
     door, key, goal = _find(mg, "door"), _find(mg, "key"), _find(mg, "goal")
     captions: list[tuple[str, bool]] = []
-    captions += _said(_run(env, _path_actions(mg, door, stand_on=False) + [TOGGLE]))  # no key yet
-    captions += _said(_run(env, _path_actions(mg, key, stand_on=False) + [PICKUP, DROP, PICKUP]))
-    captions += _said(_run(env, _path_actions(mg, door, stand_on=False) + [TOGGLE, TOGGLE, TOGGLE]))
+    captions += _said(_run(env, [*_path_actions(mg, door, stand_on=False), TOGGLE]))  # no key yet
+    captions += _said(_run(env, [*_path_actions(mg, key, stand_on=False), PICKUP, DROP, PICKUP]))
+    captions += _said(_run(env, [*_path_actions(mg, door, stand_on=False), TOGGLE, TOGGLE, TOGGLE]))
     captions += _said(_run(env, [FORWARD]))  # onto the door cell: between rooms
     assert label_rooms(mg)[door] == NO_ROOM
     captions += _said(_run(env, [FORWARD, LEFT, LEFT, FORWARD, FORWARD, LEFT, LEFT]))  # in, back out, in again
@@ -115,7 +116,7 @@ def test_obstructed_maze_box_holding_the_key() -> None:
     hidden = mg.grid.get(*box).contains
     assert hidden is not None and hidden.type == "key"
     box_color = mg.grid.get(*box).color
-    steps = _said(_run(env, _path_actions(mg, box, stand_on=False) + [TOGGLE, PICKUP]))
+    steps = _said(_run(env, [*_path_actions(mg, box, stand_on=False), TOGGLE, PICKUP]))
     assert steps == [
         (f"you opened the {box_color} box and found a {hidden.color} key", True),
         (f"you picked up the {hidden.color} key", True),  # it opens the level's locked door

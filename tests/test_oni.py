@@ -145,7 +145,7 @@ def test_count_decay_bounds_a_pickup_drop_loop() -> None:
     assert teacher.labels == {"you picked up the yellow key": 1, "you dropped the yellow key": 0}
     assert 0 < paid <= ZETA_3, f"one helpful caption paid {paid} in one episode"
     # without the decay the same loop farms the reward: one per pick-up once labelled
-    undecayed, infos = _loop_env(n_cycles=100, beta=0.0)
+    _undecayed, infos = _loop_env(n_cycles=100, beta=0.0)
     assert sum(info["oni_r_int"] for info in infos) >= 99
 
 
@@ -163,7 +163,7 @@ def test_unlabelled_captions_pay_zero() -> None:
     rng = np.random.default_rng(0)
     captioned = 0
     for _ in range(300):
-        obs, rewards, dones, infos = venv.step(rng.integers(0, 6, size=4))
+        _obs, rewards, _dones, infos = venv.step(rng.integers(0, 6, size=4))
         captioned += sum(bool(info["caption"]) for info in infos)
         assert all(info["oni_r_int"] == 0.0 for info in infos)
         assert np.allclose(rewards, [info["oni_r_ext"] for info in infos])

@@ -40,6 +40,11 @@ FORWARD, LEFT, RIGHT, PICKUP, DROP, TOGGLE = 2, 0, 1, 3, 4, 5
 DIR_VEC = [(1, 0), (0, 1), (-1, 0), (0, -1)]
 
 
+def _mg(env: gym.Env[Any, Any]) -> Any:
+    """The MiniGrid env under the wrappers (typed Any: MiniGrid attributes are dynamic)."""
+    return env.unwrapped
+
+
 def _task(seed: int, task_id: int = 0) -> Task:
     return Task(id=task_id, level={"seed": seed})
 
@@ -58,7 +63,7 @@ def test_description_and_oracle_follow_the_level_structure(env_id: str) -> None:
     for seed in range(3):
         env.reset(options={"task": _task(seed)})
         level = env.get_wrapper_attr("describe_level")()
-        base = env.unwrapped
+        base = _mg(env)
         assert level["mission"] == base.mission and (level["width"], level["height"]) == (base.width, base.height)
         assert (level["agent"]["x"], level["agent"]["y"]) == tuple(int(v) for v in base.agent_pos)
         for obj in level["objects"]:  # every listed object is really there, with its colour
@@ -87,9 +92,9 @@ def test_surrogate_matches_its_accuracy_and_is_a_function_of_the_seed() -> None:
         total += len(oracle)
         assert noisy("object", object_accuracy=1.0, seed=seed) == oracle
         for wrong in (g for g, o in zip(got, oracle, strict=True) if g != o):
-            assert env.unwrapped.grid.get(wrong["x"], wrong["y"]).type == "door"  # KeyCorridor: doors only
+            assert _mg(env).grid.get(wrong["x"], wrong["y"]).type == "door"  # KeyCorridor: doors only
         for pos in noisy("position", position_accuracy=0.0, error_mean=2.0, error_std=1.0, seed=seed):
-            assert env.unwrapped.grid.get(pos["x"], pos["y"]) is None or pos["object"]
+            assert _mg(env).grid.get(pos["x"], pos["y"]) is None or pos["object"]
     assert 0.35 < right / total < 0.75
     assert env.get_wrapper_attr("surrogate_preset")("llama")["object_accuracy"] == 0.985
 
@@ -99,7 +104,7 @@ def test_surrogate_matches_its_accuracy_and_is_a_function_of_the_seed() -> None:
 
 def _bot_episode(env: gym.Env[Any, Any]) -> list[dict[str, Any]]:
     """Let MiniGrid's BabyAI bot solve the level (it plans for RoomGrid envs with a pickup mission)."""
-    base = env.unwrapped
+    base = _mg(env)
     base.instrs = PickupInstr(ObjDesc(base.obj.type, base.obj.color))
     base.instrs.reset_verifier(base)
     bot = BabyAIBot(base)
@@ -114,7 +119,7 @@ def _bot_episode(env: gym.Env[Any, Any]) -> list[dict[str, Any]]:
 
 def _walk_to_face(env: gym.Env[Any, Any], target: tuple[int, int]) -> None:
     """BFS to a free cell next to ``target`` and turn to face it."""
-    base = env.unwrapped
+    base = _mg(env)
 
     def free(cell: tuple[int, int]) -> bool:
         obj = base.grid.get(*cell)
@@ -150,7 +155,7 @@ def _walk_to_face(env: gym.Env[Any, Any], target: tuple[int, int]) -> None:
 
 def _walker_episode(env: gym.Env[Any, Any], subgoals: list[dict[str, Any]]) -> None:
     """Our own small planner for the levels the bot does not solve: reach each subgoal in turn."""
-    base = env.unwrapped
+    base = _mg(env)
     for subgoal in subgoals:
         target = (subgoal["x"], subgoal["y"])
         obj = base.grid.get(*target)
@@ -297,7 +302,7 @@ def _hostile_replies(level: dict[str, Any], n: int) -> list[str]:
 
 
 def _independently_valid(subgoals: list[dict[str, Any]], env: gym.Env[Any, Any]) -> bool:
-    base = env.unwrapped
+    base = _mg(env)
     for s in subgoals:
         if not (0 <= s["x"] < base.width and 0 <= s["y"] < base.height):
             return False
@@ -432,7 +437,7 @@ def test_composes_with_a_task_teacher_and_conditions_a_student() -> None:
         device="cpu",
         policy_kwargs={"features_extractor_class": MinigridCNN, "normalize_images": False},
     )
-    assert model.policy.features_extractor.subgoal_dim == 2  # type: ignore[attr-defined]
+    assert model.policy.features_extractor.subgoal_dim == 2
     model.learn(512, callback=curriculum)
     assert curriculum.results and all(r.task.annotations["subgoal_source"] == "surrogate" for r in curriculum.results)
     assert all(len(r.task.annotations["subgoals"]) == 3 for r in curriculum.results)

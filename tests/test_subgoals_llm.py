@@ -3,6 +3,8 @@ parse → validation against the level → cache, or a counted rejection and the
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import pytest
 
@@ -13,6 +15,11 @@ from teachers.subgoals import SubgoalTeacher
 
 pytest_plugins = ["tests.llm_fixtures"]
 pytestmark = pytest.mark.llm
+
+
+def _mg(env: gym.Env[Any, Any]) -> Any:
+    """The MiniGrid env under the wrappers (typed Any: MiniGrid attributes are dynamic)."""
+    return env.unwrapped
 
 
 def test_embedded_server_reply_is_parsed_validated_and_cached_or_rejected(llm_server: EmbeddedLLMServer) -> None:
@@ -37,7 +44,7 @@ def test_embedded_server_reply_is_parsed_validated_and_cached_or_rejected(llm_se
             env = gym.make(env_id)
             env.reset(options={"task": task})
             for subgoal in second["subgoals"]:
-                cell = env.unwrapped.grid.get(subgoal["x"], subgoal["y"])
+                cell = _mg(env).grid.get(subgoal["x"], subgoal["y"])
                 assert cell is None or cell.type != "wall"
             assert teacher.cache and stats["llm_parse_failures"] == 0
         else:  # rejected: counted (with its reason), and the level settled on the fallback
