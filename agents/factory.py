@@ -82,6 +82,10 @@ def make_student(
     key = algo.lower()
     if key not in ALGORITHMS:
         raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+    for name in ("n_steps", "batch_size", "n_epochs", "buffer_size"):
+        value = overrides.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
     limit_threads(threads)
     family = observation_family(env.observation_space)
     if (key, family) not in _DEFAULTS:

@@ -4,8 +4,15 @@ The protocol of the ALP-GMM paper's toy experiment (2-D, 10 bins, 20k episodes),
 ``teacher.sample() -> student.play -> teacher.update(EpisodeResult)``. Seeds run in parallel worker processes
 (``--workers``), each single-threaded.
 
-    OMP_NUM_THREADS=1 nice python benchmarks/toy_teachers.py                # 10 seeds x 5 teachers x 20k
+``--suite`` runs every continuous teacher on every task-space shape of :data:`VARIANTS` (TeachMyAgent's
+challenges on the toy student: rugged difficulty, irrelevant dimensions, more dimensions, a large infeasible
+region, a forgetting student), prints one table (variant x teacher) and a rank summary across variants. The
+privileged oracle is shown as the ceiling of each variant and is not ranked.
+
+    OMP_NUM_THREADS=1 nice python benchmarks/toy_teachers.py                # 10 seeds x 5 teachers x 20k, standard
     OMP_NUM_THREADS=1 python benchmarks/toy_teachers.py --quick             # < 60 s smoke run
+    OMP_NUM_THREADS=1 nice python benchmarks/toy_teachers.py --suite        # 10 seeds, every variant (hours on 2 cores)
+    OMP_NUM_THREADS=1 python benchmarks/toy_teachers.py --suite --quick     # < 60 s smoke run of the suite
 
 The last printed line is one JSON object.
 """
@@ -17,6 +24,7 @@ import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -35,6 +43,8 @@ TEACHERS: dict[str, tuple[str, dict[str, Any]]] = {
     "alp_gmm_faithful": ("alp_gmm_faithful", {}),
     "alp_gmm": ("alp_gmm", {}),
 }
+#: the privileged frontier oracle (reads the competence grid): the ceiling of a variant, never ranked
+ORACLE = "oracle"
 #: the authors' code on this protocol (10 seeds), for the report
 REFERENCE = {
     "random": (5.1, 1.5),
@@ -44,26 +54,64 @@ REFERENCE = {
 }
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One task-space shape of the suite.
+
+    :param student: :class:`~envs.toy.ToyStudent` options
+    :param episodes: the full-suite budget (harder shapes get more)
+    :param shuffled: draw the bin permutation from the run's seed (each seed sees a different rugged space)
+    :param about: one line for the table
+    """
+
+    student: dict[str, Any] = field(default_factory=dict)
+    episodes: int = 20_000
+    shuffled: bool = False
+    about: str = ""
+
+
+VARIANTS: dict[str, Variant] = {
+    "standard": Variant({"n_dims": 2, "n_bins": 10}, 20_000, about="the paper's 2-D, 10x10 cells"),
+    "rugged": Variant({"n_dims": 2, "n_bins": 10}, 20_000, shuffled=True, about="bins shuffled per dimension"),
+    "distractors": Variant({"n_dims": 2, "n_bins": 10, "extra_dims": 4}, 20_000, about="+4 irrelevant dims"),
+    "4d": Variant({"n_dims": 4, "n_bins": 4}, 40_000, about="4 relevant dims, 4 bins (256 cells)"),
+    "infeasible": Variant(
+        {"n_dims": 2, "n_bins": 10, "infeasible_fraction": 0.6}, 20_000, about="60 % of the space never learnable"
+    ),
+    "forgetting": Variant(
+        {"n_dims": 2, "n_bins": 10, "forget_every": 200}, 20_000, about="unpractised cells lose 1 point / 200 ep."
+    ),
+}
+
+
+def make_student(variant: Variant, seed: int) -> ToyStudent:
+    """The variant's student for one run (the rugged permutation depends on the run's seed)."""
+    options = dict(variant.student)
+    if variant.shuffled:
+        options["shuffle_seed"] = 10_000 + seed
+    return ToyStudent(**options)
+
+
 def run_one(
     teacher_name: str,
     kwargs: dict[str, Any],
     seed: int,
     episodes: int,
-    n_dims: int,
-    n_bins: int,
+    variant: Variant,
     log_every: int,
 ) -> dict[str, Any]:
     """One teacher on one fresh student; returns the score curve and the teacher's wall time.
 
     :param teacher_name: registered name
     :param kwargs: teacher options
-    :param seed: the teacher's seed (the toy student is deterministic)
+    :param seed: the teacher's seed (and the rugged permutation's)
     :param episodes: episodes to play
-    :param n_dims: relevant dims
-    :param n_bins: bins per dim
+    :param variant: the task-space shape
     :param log_every: episodes between score records
     """
-    student = ToyStudent(n_dims=n_dims, n_bins=n_bins)
+    student = make_student(variant, seed)
+    if teacher_name == ORACLE:
+        kwargs = {**kwargs, "student": student}
     teacher = make_teacher(teacher_name, student.space, seed=seed, **kwargs)
     curve: list[float] = []
     start = time.perf_counter()
@@ -74,73 +122,148 @@ def run_one(
         teacher.update(EpisodeResult(task=task, episode_return=ret, length=1, success=ret > 0.75))
         if episode % log_every == 0:
             curve.append(student.score())
+    teacher.close()
     return {"score": student.score(), "curve": curve, "seconds": time.perf_counter() - start}
+
+
+def _summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    scores = np.array([r["score"] for r in runs])
+    curves = np.array([r["curve"] for r in runs])
+    return {
+        "mean": round(float(scores.mean()), 2),
+        "std": round(float(scores.std()), 2),
+        "min": round(float(scores.min()), 2),
+        "max": round(float(scores.max()), 2),
+        "curve_mean": [round(float(v), 2) for v in curves.mean(axis=0)],
+        "seconds_per_run": round(float(np.mean([r["seconds"] for r in runs])), 2),
+    }
+
+
+def _run_jobs(
+    jobs: list[tuple[str, str, int]], episodes: dict[str, int], kwargs: dict[str, Any], workers: int
+) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """Run (variant, teacher, seed) jobs in worker processes, the longest budgets first."""
+    ordered = sorted(jobs, key=lambda job: -episodes[job[0]])
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {}
+        for variant_name, name, seed in ordered:
+            registered, options = (ORACLE, {}) if name == ORACLE else TEACHERS[name]
+            n = episodes[variant_name]
+            futures[(variant_name, name, seed)] = pool.submit(
+                run_one,
+                registered,
+                {**options, **({} if name == ORACLE else kwargs)},
+                seed,
+                n,
+                VARIANTS[variant_name],
+                max(n // 20, 1),
+            )
+        return {job: future.result() for job, future in futures.items()}
+
+
+def suite_report(
+    summary: dict[str, dict[str, dict[str, Any]]], names: list[str], focus: str = "alp_gmm"
+) -> dict[str, Any]:
+    """Ranks per variant (1 = best mean; the oracle excluded), mean rank and wins per teacher, and how ``focus``
+    compares with the best other ranked teacher and with ``alp_gmm_faithful`` on each variant.
+
+    :param summary: variant -> teacher -> summary (with ``mean``)
+    :param names: the ranked teachers
+    :param focus: the teacher whose margins are reported
+    """
+    ranks: dict[str, dict[str, int]] = {}
+    margins: dict[str, dict[str, float | None]] = {}
+    for variant_name, row in summary.items():
+        means = {name: row[name]["mean"] for name in names}
+        ordered = sorted(names, key=lambda name: -means[name])
+        # teachers with the same mean share the better rank
+        ranks[variant_name] = {name: 1 + sum(means[o] > means[name] for o in names) for name in ordered}
+        if focus in means:
+            others = [means[name] for name in names if name != focus]
+            best_other = max(others) if others else 0.0
+            margins[variant_name] = {
+                "ratio_to_best_other": round(means[focus] / best_other, 3) if best_other > 0 else None,
+                "minus_faithful": round(means[focus] - means["alp_gmm_faithful"], 2)
+                if "alp_gmm_faithful" in means
+                else None,
+            }
+    mean_rank = {name: round(float(np.mean([ranks[v][name] for v in ranks])), 2) for name in names}
+    wins = {name: sum(ranks[v][name] == 1 for v in ranks) for name in names}
+    return {"ranks": ranks, "mean_rank": mean_rank, "wins": wins, focus: margins}
+
+
+def _print_suite(summary: dict[str, dict[str, dict[str, Any]]], names: list[str], report: dict[str, Any]) -> None:
+    columns = [*names, ORACLE] if any(ORACLE in row for row in summary.values()) else names
+    print("| variant | " + " | ".join(columns) + " | `alp_gmm` rank |")
+    print("|---" * (len(columns) + 2) + "|")
+    for variant_name, row in summary.items():
+        cells = []
+        for name in columns:
+            text = f"{row[name]['mean']:.1f} ± {row[name]['std']:.1f}"
+            if name != ORACLE and report["ranks"][variant_name][name] == 1:
+                text = f"**{text}**"
+            cells.append(text)
+        rank = report["ranks"][variant_name].get("alp_gmm", "–")
+        print(f"| {variant_name} | " + " | ".join(cells) + f" | {rank} |")
+    print("| mean rank | " + " | ".join(str(report["mean_rank"].get(n, "–")) for n in columns) + " | |")
+    print("| wins | " + " | ".join(str(report["wins"].get(n, "–")) for n in columns) + " | |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teachers", nargs="+", default=list(TEACHERS), choices=list(TEACHERS))
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--episodes", type=int, default=20_000)
-    parser.add_argument("--n-dims", type=int, default=2)
-    parser.add_argument("--n-bins", type=int, default=10)
+    parser.add_argument("--episodes", type=int, default=None, help="override every variant's budget")
+    parser.add_argument("--variant", default="standard", choices=list(VARIANTS), help="the shape (without --suite)")
+    parser.add_argument("--suite", action="store_true", help="every teacher on every variant, with ranks")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), help="for --suite")
+    parser.add_argument("--no-oracle", action="store_true", help="skip the privileged oracle column of --suite")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kwargs", type=str, default="{}", help="JSON options for every selected teacher")
-    parser.add_argument("--quick", action="store_true", help="2 seeds x 4k episodes (< 60 s)")
-    args = parser.parse_args()
-    seeds, episodes = (2, 4000) if args.quick else (args.seeds, args.episodes)
-    extra = json.loads(args.kwargs)
-    log_every = 1000 if episodes >= 1000 else episodes
-
-    jobs = [(name, s) for name in args.teachers for s in range(seeds)]
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        futures = {
-            job: pool.submit(
-                run_one,
-                TEACHERS[job[0]][0],
-                {**TEACHERS[job[0]][1], **extra},
-                job[1],
-                episodes,
-                args.n_dims,
-                args.n_bins,
-                log_every,
-            )
-            for job in jobs
-        }
-        results = {job: f.result() for job, f in futures.items()}
-
-    summary: dict[str, Any] = {}
-    for name in args.teachers:
-        runs = [results[(name, s)] for s in range(seeds)]
-        scores = np.array([r["score"] for r in runs])
-        curves = np.array([r["curve"] for r in runs])
-        summary[name] = {
-            "mean": round(float(scores.mean()), 2),
-            "std": round(float(scores.std()), 2),
-            "min": float(scores.min()),
-            "max": float(scores.max()),
-            "curve_mean": [round(float(v), 2) for v in curves.mean(axis=0)],
-            "seconds_per_run": round(float(np.mean([r["seconds"] for r in runs])), 2),
-        }
-        ref = REFERENCE.get(name)
-        ref_text = f"  (reference {ref[0]} ± {ref[1]})" if ref else ""
-        print(
-            f"{name:>18}: {scores.mean():5.1f} ± {scores.std():4.1f}  [{scores.min():.0f}-{scores.max():.0f}]"
-            f"  {summary[name]['seconds_per_run']:.1f} s/run{ref_text}"
-        )
-    print(
-        json.dumps(
-            {
-                "benchmark": "toy_teachers",
-                "episodes": episodes,
-                "seeds": seeds,
-                "n_dims": args.n_dims,
-                "n_bins": args.n_bins,
-                "kwargs": extra,
-                "results": summary,
-            }
-        )
+    parser.add_argument(
+        "--quick", action="store_true", help="2 seeds x 4k episodes; with --suite 1 seed x 1.5k (< 60 s)"
     )
+    args = parser.parse_args()
+    extra = json.loads(args.kwargs)
+    variant_names = args.variants if args.suite else [args.variant]
+    if args.quick:
+        seeds = 1 if args.suite else 2
+        episodes = dict.fromkeys(variant_names, 1500 if args.suite else 4000)
+    else:
+        seeds = args.seeds
+        episodes = {v: args.episodes or VARIANTS[v].episodes for v in variant_names}
+    names = list(args.teachers)
+    columns = [*names, ORACLE] if args.suite and not args.no_oracle else names
+    jobs = [(v, name, s) for v in variant_names for name in columns for s in range(seeds)]
+    start = time.perf_counter()
+    results = _run_jobs(jobs, episodes, extra, args.workers)
+    summary = {
+        v: {name: _summarize([results[(v, name, s)] for s in range(seeds)]) for name in columns} for v in variant_names
+    }
+
+    output: dict[str, Any] = {
+        "benchmark": "toy_teachers",
+        "seeds": seeds,
+        "episodes": episodes,
+        "variants": {v: {"student": VARIANTS[v].student, "shuffled": VARIANTS[v].shuffled} for v in variant_names},
+        "kwargs": extra,
+        "wall_seconds": round(time.perf_counter() - start, 1),
+    }
+    if args.suite:
+        report = suite_report(summary, names)
+        _print_suite(summary, names, report)
+        output.update(suite=report)
+    else:
+        for name in names:
+            row = summary[variant_names[0]][name]
+            ref = REFERENCE.get(name) if variant_names[0] == "standard" else None
+            ref_text = f"  (reference {ref[0]} ± {ref[1]})" if ref else ""
+            print(
+                f"{name:>18}: {row['mean']:5.1f} ± {row['std']:4.1f}  [{row['min']:.0f}-{row['max']:.0f}]"
+                f"  {row['seconds_per_run']:.1f} s/run{ref_text}"
+            )
+    output["results"] = summary
+    print(json.dumps(output))
 
 
 if __name__ == "__main__":

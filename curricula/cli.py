@@ -25,6 +25,7 @@ from curricula.experiment import (
     run_experiment,
     task_env_ids,
 )
+from curricula.options import OptionsError, describe
 
 
 def _add_imports(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +41,15 @@ def _add_imports(parser: argparse.ArgumentParser) -> None:
 
 def _train_parser(subparsers: Any) -> None:
     train = subparsers.add_parser("train", help="train a student with a teacher on a task-aware env")
-    train.add_argument("--config", type=Path, help="a JSON ExperimentConfig; flags given explicitly override it")
+    train.add_argument(
+        "--config", type=Path, help="a JSON or YAML ExperimentConfig; flags and overrides given explicitly override it"
+    )
+    train.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. seed=3 teacher_kwargs.fit_rate=100 (values are read as JSON, else as text)",
+    )
     defaults = ExperimentConfig()
     train.add_argument("--env-id", default=None, help=f"task-aware env id (default {defaults.env_id})")
     train.add_argument("--teacher", default=None, help=f"registered teacher (default {defaults.teacher})")
@@ -73,7 +82,7 @@ def _config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     if args.config is not None:
         loaded = _read_json(args.config)
         if not isinstance(loaded, dict):
-            raise ValueError(f"{args.config} must hold a JSON object")
+            raise ValueError(f"config file {args.config} must hold a JSON or YAML object (a mapping of fields)")
         data.update(loaded)
     for key in [
         "env_id",
@@ -98,14 +107,60 @@ def _config_from_args(args: argparse.Namespace) -> ExperimentConfig:
             data[key] = value
     if args.imports:
         data["imports"] = [*data.get("imports", []), *args.imports]
+    for override in args.overrides:
+        apply_override(data, override)
     return ExperimentConfig.from_dict(data)
 
 
-def _read_json(path: Path) -> Any:
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Apply ``key=value`` (``key`` may be dotted into a mapping: ``teacher_kwargs.fit_rate=100``) to ``data``."""
+    key, sep, text = override.partition("=")
+    if not sep or not key:
+        raise ValueError(f"override {override!r}: expected KEY=VALUE, e.g. seed=3 or teacher_kwargs.fit_rate=100")
     try:
-        return json.loads(path.read_text())
+        value: Any = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    *parents, leaf = key.split(".")
+    target = data
+    for k, part in enumerate(parents):
+        child = target.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"override {override!r}: {'.'.join(parents[: k + 1])} is not a mapping")
+        target = child
+    target[leaf] = value
+
+
+def describe_teacher(name: str) -> str:
+    """``curricula teachers --describe NAME``: what the teacher is, its options and its presets."""
+    cls = registered_teachers()[name]
+    lines = [describe(cls, f"{name}  ({cls.__module__}.{cls.__name__}, feedback: {cls.feedback})")]
+    if cls.presets:
+        lines.append("\npresets (preset=NAME; explicit options override them):")
+        for preset, values in cls.presets.items():
+            lines.append(f"  {preset}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
+    return "\n".join(lines)
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON or (by suffix) YAML config file; a missing file or a syntax error is a one-line ValueError."""
+    try:
+        text = path.read_text()
     except FileNotFoundError as err:
         raise ValueError(f"config file {path} does not exist") from err
+    except IsADirectoryError as err:
+        raise ValueError(f"config file {path} is a directory") from err
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ValueError(f"config file {path}: invalid YAML{where}: {getattr(err, 'problem', err)}") from err
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(
             f"config file {path}: invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}"
@@ -137,7 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluation.add_argument("--episodes-per-task", type=int, default=1)
     plot = subparsers.add_parser("plot", help="draw a run's curriculum plots and learning curves into RUN_DIR/plots")
     plot.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    _add_imports(subparsers.add_parser("teachers", help="list registered teachers (built-in and imported)"))
+    teachers_parser = subparsers.add_parser("teachers", help="list registered teachers (built-in and imported)")
+    teachers_parser.add_argument(
+        "--describe", metavar="NAME", default=None, help="print a teacher's options, defaults, presets and paper"
+    )
+    _add_imports(teachers_parser)
     _add_imports(subparsers.add_parser("envs", help="list registered task-aware env ids (built-in and imported)"))
     check = subparsers.add_parser(
         "check",
@@ -162,6 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_components(getattr(args, "imports", None) or ())
     except ValueError as err:
         parser.error(str(err))
+    if args.command == "teachers" and args.describe is not None:
+        if args.describe not in registered_teachers():
+            parser.error(f"--describe: unknown teacher {args.describe!r}; registered: {sorted(registered_teachers())}")
+        print(describe_teacher(args.describe))
+        return 0
     if args.command == "teachers":
         for name, cls in sorted(registered_teachers().items()):
             print(f"{name:20s} {cls.__module__}.{cls.__name__}  (feedback: {cls.feedback})")
@@ -179,9 +243,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 config = _config_from_args(args)
                 check_config(config)
-            except (ValueError, TypeError) as err:
+                result = run_experiment(config)
+            except OptionsError as err:  # a component's own check of an option, at construction
                 parser.error(str(err))
-            result = run_experiment(config)
+            except (ValueError, TypeError) as err:
+                if "config" in locals():
+                    raise  # the config was valid: this is not a config mistake, so show where it happened
+                parser.error(str(err))
         print(json.dumps(json.loads((result.run_dir / "summary.json").read_text())))
         return 0
     if args.command == "eval":

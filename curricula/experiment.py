@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import pydantic
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.monitor import Monitor
@@ -30,6 +32,14 @@ from curricula.callback import CurriculumCallback
 from curricula.checkpoint import CheckpointCallback, latest_checkpoint, load_checkpoint, make_run_dir
 from curricula.env_api import task_space_of
 from curricula.evaluation import EvalReport, PeriodicEvaluation, TestSet, evaluate
+from curricula.options import (
+    INJECTED,
+    DeclaredOption,
+    OptionsError,
+    constructor_error,
+    declared_options,
+    validate_options,
+)
 from curricula.plotting import CurriculumPlotCallback, plot_curves, save_teacher_plots
 from curricula.registration import registered_envs
 from curricula.reward_teacher import (
@@ -40,7 +50,8 @@ from curricula.reward_teacher import (
     wrap_vec_env,
 )
 from curricula.serialization import load_state
-from curricula.spaces import ParameterSpace, TaskSpace
+from curricula.spaces import LevelSpace, ParameterSpace, TaskSpace
+from curricula.task import Task
 from curricula.teacher import Teacher, make_teacher, registered_teachers
 from curricula.wrappers import TaskEnv
 
@@ -68,6 +79,7 @@ class ExperimentConfig:
     :param run_root: where run directories are created
     :param run_name: run directory name (default: teacher-env-seed-timestamp)
     :param progress_bar: show a progress bar
+    :param env_kwargs: keyword arguments of the env's entry point (``gym.make(env_id, **env_kwargs)``)
     :param reward_teachers: reward teachers composed with the task teacher, each ``{"name": ..., "kwargs": {...}}``
         (see :mod:`curricula.reward_teacher`)
     :param imports: a user's modules to import before anything is looked up (they register their own envs and
@@ -90,36 +102,51 @@ class ExperimentConfig:
     run_root: str = "runs"
     run_name: str | None = None
     progress_bar: bool = False
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
     reward_teachers: list[dict[str, Any]] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.vec_env not in VEC_ENVS:
-            raise ValueError(f"vec_env must be one of {sorted(VEC_ENVS)}, got {self.vec_env!r}")
+            raise OptionsError(f"vec_env must be one of {sorted(VEC_ENVS)}, got {self.vec_env!r}")
         for name in ("total_timesteps", "n_envs"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise OptionsError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("eval_freq", "checkpoint_freq", "seed"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise OptionsError(f"{name} must be >= 0, got {getattr(self, name)}")
         if isinstance(self.imports, str) or not all(isinstance(m, str) and m for m in self.imports):
-            raise ValueError(f"imports must be a list of module names, got {self.imports!r}")
+            raise OptionsError(f"imports must be a list of module names, got {self.imports!r}")
         for k, spec in enumerate(self.reward_teachers):
             if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or set(spec) - {"name", "kwargs"}:
-                raise ValueError(
+                raise OptionsError(
                     f"reward_teachers[{k}] must be {{'name': str, 'kwargs': {{...}}}} (kwargs optional), got {spec!r}"
                 )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
+        """Validate ``data`` (types, unknown keys, bounds) and build the config; errors name the field."""
+        if not isinstance(data, Mapping):
+            raise OptionsError(f"a config must be a mapping of fields, got {type(data).__name__}")
         allowed = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise ValueError(f"unknown config keys {unknown}; allowed: {sorted(allowed)}")
-        return cls(**dict(data))
+            raise OptionsError(f"unknown config keys {unknown}; allowed: {sorted(allowed)}")
+        try:
+            return _CONFIG_ADAPTER.validate_python(dict(data), strict=False)
+        except pydantic.ValidationError as err:
+            first = err.errors()[0]
+            if not first["loc"]:  # a check of __post_init__, whose message names the field itself
+                raise OptionsError(str(first["msg"]).removeprefix("Value error, ")) from None
+            field = ".".join(str(part) for part in first["loc"])
+            given = data.get(str(first["loc"][0]), "nothing")
+            raise OptionsError(f"{field}: {first['msg'].lower()} (given {given!r})") from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+_CONFIG_ADAPTER = pydantic.TypeAdapter(ExperimentConfig)
 
 
 @dataclass
@@ -185,10 +212,16 @@ def limit_worker_threads() -> None:
 
 
 def make_test_set(spec: str, space: TaskSpace, seed: int) -> TestSet:
-    """Parse ``grid:N``, ``grid:N,M`` or ``uniform:N``."""
+    """Parse ``grid:N``, ``grid:N,M`` or ``uniform:N`` (a level space: ``uniform:N`` levels of its generator)."""
     kind, _, arg = spec.partition(":")
+    if isinstance(space, LevelSpace):
+        if kind != "uniform" or not arg.isdigit() or int(arg) < 1:
+            raise ValueError(f"test_set: a level space ({type(space).__name__}) takes 'uniform:N', got {spec!r}")
+        rng = np.random.default_rng(seed)
+        levels = [Task(id=i, level=space.generate(rng)) for i in range(int(arg))]
+        return TestSet.from_tasks(levels, name="uniform")
     if not isinstance(space, ParameterSpace):
-        raise ValueError(f"test_set {spec!r} needs a parameter space; this env's space is {type(space).__name__}")
+        raise ValueError(f"test_set {spec!r} needs a parameter or level space; this env's is {type(space).__name__}")
     try:
         if kind == "grid":
             counts = [int(x) for x in arg.split(",")]
@@ -211,18 +244,20 @@ class TaskEnvFactory:
     :param success_threshold: see :class:`~curricula.wrappers.TaskEnv`
     :param imports: the user's modules that register the env
     :param wrappers: the reward teachers' env-worker wrappers, applied above the ``TaskEnv`` in order
+    :param env_kwargs: keyword arguments of the env's entry point
     """
 
     env_id: str
     success_threshold: float | None = None
     imports: tuple[str, ...] = ()
     wrappers: tuple[EnvWrapper, ...] = ()
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __call__(self) -> gym.Env[Any, Any]:
         for module in self.imports:
             import_user_module(module)
         # SB3's Monitor right above the env records the env's own returns (SB3's rollout/ep_rew_mean)
-        base = Monitor(gym.make(resolve_env_id(self.env_id)))
+        base = Monitor(gym.make(resolve_env_id(self.env_id), **self.env_kwargs))
         env: gym.Env[Any, Any] = TaskEnv(base, success_threshold=self.success_threshold)
         for wrapper in self.wrappers:
             env = wrapper(env)
@@ -230,30 +265,102 @@ class TaskEnvFactory:
 
 
 def check_config(config: ExperimentConfig) -> None:
-    """Fail fast, naming the field, on names that are not registered."""
+    """Fail fast, naming the field, before anything is built: registered names, and every component's options
+    against what it declares (:mod:`curricula.options`): unknown names, wrong types, unknown presets."""
     load_components(config.imports)
     from agents import ALGORITHMS
 
     env_id = resolve_env_id(config.env_id)
     if env_id not in gym.registry:
-        raise ValueError(f"unknown env_id {config.env_id!r}; task-aware ids: {sorted(task_env_ids())}")
+        raise OptionsError(f"env_id: unknown env {config.env_id!r}; task-aware ids: {sorted(task_env_ids())}")
     if config.teacher not in registered_teachers():
-        raise ValueError(f"unknown teacher {config.teacher!r}; registered: {sorted(registered_teachers())}")
+        raise OptionsError(f"teacher: unknown teacher {config.teacher!r}; registered: {sorted(registered_teachers())}")
     if config.algo not in ALGORITHMS:
-        raise ValueError(f"unknown algo {config.algo!r}; allowed: {sorted(ALGORITHMS)}")
+        raise OptionsError(f"algo: unknown algo {config.algo!r}; allowed: {sorted(ALGORITHMS)}")
     for k, spec in enumerate(config.reward_teachers):
         if spec["name"] not in registered_reward_teachers():
-            raise ValueError(
+            raise OptionsError(
                 f"reward_teachers[{k}]: unknown reward teacher {spec['name']!r}; "
                 f"registered: {sorted(registered_reward_teachers())}"
             )
-    make_test_set(config.test_set, task_space_of(env_id), config.seed)
+    teacher_cls = registered_teachers()[config.teacher]
+    teacher_values = dict(config.teacher_kwargs)
+    preset = teacher_values.pop("preset", None)
+    if preset is not None and preset not in teacher_cls.presets:
+        allowed = ", ".join(repr(p) for p in sorted(teacher_cls.presets)) or "none (this teacher has no presets)"
+        raise OptionsError(f"teacher_kwargs.preset: unknown preset {preset!r} for {config.teacher}; allowed: {allowed}")
+    validate_options(teacher_values, declared_options(teacher_cls), "teacher_kwargs")
+    validate_options(config.student_kwargs, student_options(config.algo), "student_kwargs")
+    validate_options(config.env_kwargs, env_options(env_id), "env_kwargs", open_ended=env_accepts_more(env_id))
+    for k, spec in enumerate(config.reward_teachers):
+        reward_cls = registered_reward_teachers()[spec["name"]]
+        validate_options(spec.get("kwargs", {}), declared_options(reward_cls), f"reward_teachers[{k}].kwargs")
+    space = _constructed("env_kwargs", env_options(env_id), config.env_kwargs, lambda: _task_space(config))
+    try:
+        make_test_set(config.test_set, space, config.seed)
+    except ValueError as err:
+        raise OptionsError(str(err)) from None
+
+
+def student_options(algo: str) -> dict[str, DeclaredOption]:
+    """What ``student_kwargs`` may hold for ``algo``: :func:`agents.make_student`'s options and the SB3
+    algorithm's constructor options that ``make_student`` does not set itself."""
+    from agents import ALGORITHMS, make_student
+
+    set_by_factory = frozenset({"policy", "env", "seed", "device", "policy_kwargs", "verbose", "_init_setup_model"})
+    return {
+        **declared_options(ALGORITHMS[algo], skip=INJECTED | set_by_factory),
+        **declared_options(make_student),
+    }
+
+
+def _env_entry_point(env_id: str) -> Any:
+    entry = gym.spec(env_id).entry_point
+    return gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
+
+
+def env_options(env_id: str) -> dict[str, DeclaredOption]:
+    """What ``env_kwargs`` may hold: the keyword options of the env id's entry point (those its registration
+    sets count as given: their registered values are the defaults)."""
+    options = declared_options(_env_entry_point(env_id), skip=INJECTED | {"render_mode"})
+    registered = gym.spec(env_id).kwargs
+    return {
+        name: dataclasses.replace(option, default=registered[name]) if name in registered else option
+        for name, option in options.items()
+    }
+
+
+def env_accepts_more(env_id: str) -> bool:
+    """Whether the env's entry point passes ``**kwargs`` on to something that cannot be inspected (a function
+    with ``**kwargs``), so that names it does not declare may still be valid."""
+    entry = _env_entry_point(env_id)
+    if isinstance(entry, type):
+        return False
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(entry).parameters.values())
+
+
+def _task_space(config: ExperimentConfig) -> TaskSpace:
+    env = gym.make(resolve_env_id(config.env_id), **config.env_kwargs)
+    try:
+        return task_space_of(env)
+    finally:
+        env.close()
+
+
+def _constructed(path: str, options: Mapping[str, DeclaredOption], values: Mapping[str, Any], build: Any) -> Any:
+    """``build()``, with a component's own complaint about its options reported under ``path``."""
+    try:
+        return build()
+    except (ValueError, TypeError, AssertionError) as err:
+        if isinstance(err, OptionsError):
+            raise
+        raise constructor_error(err, options, values, path) from err
 
 
 def env_factory(config: ExperimentConfig, reward_teachers: Sequence[RewardTeacher] = ()) -> TaskEnvFactory:
     """The factory of the config's envs: training envs get the reward teachers' env wrappers, evaluation envs none."""
     wrappers = tuple(w for w in (t.env_wrapper() for t in reward_teachers) if w is not None)
-    return TaskEnvFactory(config.env_id, config.success_threshold, tuple(config.imports), wrappers)
+    return TaskEnvFactory(config.env_id, config.success_threshold, tuple(config.imports), wrappers, config.env_kwargs)
 
 
 def build(
@@ -267,14 +374,32 @@ def build(
     check_config(config)
     from agents import make_student
 
-    space = task_space_of(resolve_env_id(config.env_id))
-    teacher = make_teacher(config.teacher, space, seed=config.seed, **config.teacher_kwargs)
+    # Each component is built under its config path: a constructor's complaint about an option names that path.
+    space = _task_space(config)
+    teacher_cls = registered_teachers()[config.teacher]
+    teacher = _constructed(
+        "teacher_kwargs",
+        declared_options(teacher_cls),
+        config.teacher_kwargs,
+        lambda: make_teacher(config.teacher, space, seed=config.seed, **config.teacher_kwargs),
+    )
     reward_teachers = [
-        make_reward_teacher(spec["name"], seed=config.seed, **spec.get("kwargs", {})) for spec in config.reward_teachers
+        _constructed(
+            f"reward_teachers[{k}].kwargs",
+            declared_options(registered_reward_teachers()[spec["name"]]),
+            spec.get("kwargs", {}),
+            lambda spec=spec: make_reward_teacher(spec["name"], seed=config.seed, **spec.get("kwargs", {})),
+        )
+        for k, spec in enumerate(config.reward_teachers)
     ]
     vec_cls: Any = VEC_ENVS[config.vec_env]
     vec_env = wrap_vec_env(vec_cls([env_factory(config, reward_teachers)] * config.n_envs), reward_teachers)
-    model = make_student(config.algo, vec_env, seed=config.seed, **config.student_kwargs)
+    model = _constructed(
+        "student_kwargs",
+        student_options(config.algo),
+        config.student_kwargs,
+        lambda: make_student(config.algo, vec_env, seed=config.seed, **config.student_kwargs),
+    )
     return vec_env, model, teacher, CurriculumCallback(teacher, reward_teachers=reward_teachers)
 
 

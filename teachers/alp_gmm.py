@@ -32,6 +32,45 @@ from teachers.numerics import GrowingArray, NearestNeighbour
 MIN_HISTORY_FOR_ALP = 5
 
 
+#: how the improved teacher scores a component (see :func:`window_component_alp`)
+COMPONENT_LP_ESTIMATES = ("mean_alp", "window")
+
+
+def window_component_alp(
+    tasks: np.ndarray, returns: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+) -> np.ndarray:
+    """Absolute learning progress of each component, measured in time rather than across space.
+
+    The window's tasks are shared among the components by their task-marginal responsibilities; a component's ALP
+    is |mean return of its newer half − mean return of its older half| (RIAC's region ALP, on mixture regions).
+    Between two fits the sampler is fixed, so both halves sample a component's region alike: a return difference
+    between neighbouring tasks (a step in difficulty) adds noise here but no bias, whereas the 1-NN ALP of the
+    reference reads every such step as progress.
+
+    :param tasks: the window's tasks in fit-space units, oldest first, shape (n, d)
+    :param returns: their returns, shape (n,)
+    :param weights: mixture weights, shape (k,)
+    :param means: task marginals' means, shape (k, d)
+    :param covariances: task marginals' covariances, shape (k, d, d)
+    :return: one ALP per component, shape (k,); 0 for a component with under one task's worth of either half
+    """
+    k, n = len(weights), len(tasks)
+    if n < 4:
+        return np.zeros(k)
+    log_prob = np.empty((k, n))
+    for j in range(k):
+        chol = np.linalg.cholesky(covariances[j] + 1e-9 * np.eye(covariances.shape[-1]))
+        y = np.linalg.solve(chol, (tasks - means[j]).T)
+        log_prob[j] = np.log(max(weights[j], 1e-300)) - 0.5 * np.sum(y * y, axis=0) - np.log(np.diag(chol)).sum()
+    resp = np.exp(log_prob - np.logaddexp.reduce(log_prob, axis=0))
+    older, newer = resp[:, : n // 2], resp[:, n // 2 :]
+    mass_old, mass_new = older.sum(axis=1), newer.sum(axis=1)
+    enough = (mass_old >= 1.0) & (mass_new >= 1.0)
+    mean_old = older @ returns[: n // 2] / np.maximum(mass_old, 1e-12)
+    mean_new = newer @ returns[n // 2 :] / np.maximum(mass_new, 1e-12)
+    return np.where(enough, np.abs(mean_new - mean_old), 0.0)
+
+
 #: presets of the released code (see docs/teachers_continuous.md)
 ALP_GMM_PRESETS: dict[str, dict[str, Any]] = {
     # teachDRL / CoRL 2019: returns scaled to [0, 1] from the env's declared bounds (pass return_bounds)
@@ -153,15 +192,30 @@ class ALPGMMTeacher(_ALPGMMBase):
         return_bounds: tuple[float, float] | None = None,
         alp_memory: int | str | None = "window",
         alp_scale: bool = False,
+        component_lp: str = "mean_alp",
         **kwargs: Any,
     ) -> None:
         self.alp_scale = bool(alp_scale)
+        if component_lp not in COMPONENT_LP_ESTIMATES:
+            raise ValueError(f"component_lp must be one of {COMPONENT_LP_ESTIMATES}, got {component_lp!r}")
+        self.component_lp = component_lp
         options = {**ALP_GMM_IMPROVED, **kwargs}
         if alp_memory == "window":
             alp_memory = int(options.get("fit_window") or options["fit_rate"])
         if isinstance(alp_memory, str):
             raise ValueError(f"alp_memory must be an int, None or 'window', got {alp_memory!r}")
         super().__init__(space, seed, return_bounds=return_bounds, alp_memory=alp_memory, **options)
+
+    def _component_lp(self, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
+        if self.component_lp == "mean_alp":
+            return super()._component_lp(weights, means, covariances)
+        return window_component_alp(
+            self.tasks.view[-self.fit_window :],
+            self.returns.view[-self.fit_window :, 0] / self.return_range(),
+            weights,
+            means[:, : self.tasks.width],
+            covariances[:, : self.tasks.width, : self.tasks.width],
+        )
 
     def alp_column(self) -> np.ndarray:
         column = super().alp_column() / self.return_range()

@@ -85,29 +85,64 @@ def finalize_score(score: str, mean_term: float, max_return: float) -> float:
     return max_return - mean_term if score == "maxmc" else mean_term
 
 
+#: how tied scores are ranked: "ordinal" (dcd/jaxued: an argsort, so every level has its own rank) or
+#: "competition" (tied levels share the best rank of their group, hence equal weight)
+RANK_TIES = ("ordinal", "competition")
+#: which level a full buffer gives up for a better newcomer: "replay_weight" (dcd's default
+#: ``seed_buffer_priority="replay_support"``, jaxued: the lowest score-and-staleness weight) or "score" (lowest score)
+EVICTIONS = ("replay_weight", "score")
+
+
+def score_ranks(scores: np.ndarray, rank_ties: str = "ordinal") -> np.ndarray:
+    """1-indexed ranks of ``scores``, highest score first.
+
+    ``"ordinal"`` ranks as dcd's ``np.flip(scores.argsort())`` does, with a stable sort so that the order of ties is
+    deterministic: among equal scores the later slot ranks higher. ``"competition"`` gives tied scores the best rank
+    of their group (1 + the number of strictly higher scores).
+
+    :param scores: level scores
+    :param rank_ties: one of :data:`RANK_TIES`
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    n = len(scores)
+    if rank_ties == "ordinal":
+        order = np.flip(np.argsort(scores, kind="stable"))
+        ranks = np.empty(n, dtype=np.int64)
+        ranks[order] = np.arange(1, n + 1)
+        return ranks
+    if rank_ties == "competition":
+        # O(n log n): buffers hold thousands of levels
+        return 1 + n - np.searchsorted(np.sort(scores), scores, side="right")
+    raise ValueError(f"rank_ties must be one of {RANK_TIES}, got {rank_ties!r}")
+
+
 def replay_distribution(
-    scores: np.ndarray, last_sampled: np.ndarray, clock: int, temperature: float, staleness_coef: float
+    scores: np.ndarray,
+    last_sampled: np.ndarray,
+    clock: int,
+    temperature: float,
+    staleness_coef: float,
+    rank_ties: str = "ordinal",
 ) -> np.ndarray:
     """PLR's replay distribution ``(1 - ρ) P_S + ρ P_C`` over the buffer.
 
-    ``P_S ∝ (1 / rank)^(1/β)`` with competition ranks (tied levels share the best rank of their group, so they get
-    equal weight); ``P_C ∝ clock - last_sampled`` (uniform when every level was just sampled). Computed in log space:
-    ``β → 0`` puts all score mass on the top-ranked level(s) without overflow. An empty buffer gives an empty array.
+    ``P_S ∝ (1 / rank)^(1/β)`` with the ranks of :func:`score_ranks`; ``P_C ∝ clock - last_sampled`` (uniform when
+    every level was just sampled). Computed in log space: ``β → 0`` puts all score mass on the top-ranked level(s)
+    without overflow. An empty buffer gives an empty array.
 
     :param scores: level scores
     :param last_sampled: the clock value at each level's last sampling (or insertion)
     :param clock: the current clock (samples drawn so far)
     :param temperature: β > 0
     :param staleness_coef: ρ in [0, 1]
+    :param rank_ties: one of :data:`RANK_TIES`
     """
     n = len(scores)
     if n == 0:
         return np.zeros(0)
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    scores = np.asarray(scores, dtype=np.float64)
-    # competition rank = 1 + number of strictly higher scores (O(n log n): buffers hold thousands of levels)
-    ranks = 1 + n - np.searchsorted(np.sort(scores), scores, side="right")
+    ranks = score_ranks(scores, rank_ties)
     log_weights = -np.log(ranks) / temperature
     with np.errstate(under="ignore"):  # weights far below the top one are 0, as intended
         weights = np.exp(log_weights - log_weights.max())
@@ -119,7 +154,8 @@ def replay_distribution(
 
 
 class LevelBuffer:
-    """A bounded set of scored levels; a new level replaces the lowest-scored one only if it scores higher.
+    """A bounded set of scored levels; when full, a new level replaces a chosen slot (by default the lowest-scored
+    one) only if it scores strictly higher (jaxued's test; dcd's is ``>=``).
 
     :param space: the level space (its :meth:`~curricula.spaces.LevelSpace.key` identifies levels)
     :param capacity: maximum number of levels
@@ -136,6 +172,8 @@ class LevelBuffer:
         self.max_returns = np.zeros(0)
         self._slots: dict[str, int] = {}
         self.evictions = 0
+        #: key of the level the last :meth:`offer` evicted (None when it evicted none)
+        self.last_evicted: str | None = None
 
     def __len__(self) -> int:
         return len(self.levels)
@@ -147,8 +185,25 @@ class LevelBuffer:
         """The keys of the levels in the buffer."""
         return set(self._slots)
 
-    def offer(self, key: str, level: Mapping[str, Any], score: float, max_return: float, clock: int) -> bool:
-        """Insert or update a level; returns whether it is in the buffer afterwards."""
+    def offer(
+        self,
+        key: str,
+        level: Mapping[str, Any],
+        score: float,
+        max_return: float,
+        clock: int,
+        victim: int | None = None,
+    ) -> bool:
+        """Insert or update a level; returns whether it is in the buffer afterwards.
+
+        :param key: the level's key
+        :param level: the level record
+        :param score: its new score
+        :param max_return: its best raw return heard in this update
+        :param clock: the teacher's clock (a new level's staleness starts here)
+        :param victim: the slot a full buffer gives up if the newcomer scores higher (default: the lowest score)
+        """
+        self.last_evicted = None
         slot = self._slots.get(key)
         if slot is not None:
             self.scores[slot] = score
@@ -161,10 +216,11 @@ class LevelBuffer:
             self.last_sampled = np.append(self.last_sampled, clock)
             self.max_returns = np.append(self.max_returns, max_return)
             return True
-        worst = int(np.argmin(self.scores))
+        worst = int(np.argmin(self.scores)) if victim is None else int(victim)
         if not score > self.scores[worst]:
             return False
-        del self._slots[self.space.key(self.levels[worst])]
+        self.last_evicted = self.space.key(self.levels[worst])
+        del self._slots[self.last_evicted]
         self._slots[key] = worst
         self.levels[worst] = dict(level)
         self.scores[worst] = score
@@ -236,8 +292,14 @@ class LevelReplayTeacher(Teacher):
         min_fill: float = 0.5,
         robust: bool = False,
         replay_balance: str = "episodes",
+        rank_ties: str = "ordinal",
+        eviction: str = "replay_weight",
     ) -> None:
         super().__init__(space, seed)
+        if rank_ties not in RANK_TIES:
+            raise ValueError(f"rank_ties must be one of {RANK_TIES}, got {rank_ties!r}")
+        if eviction not in EVICTIONS:
+            raise ValueError(f"eviction must be one of {EVICTIONS}, got {eviction!r}")
         if replay_balance not in REPLAY_BALANCES:
             raise ValueError(f"replay_balance must be one of {REPLAY_BALANCES}, got {replay_balance!r}")
         if not temperature > 0:
@@ -252,6 +314,8 @@ class LevelReplayTeacher(Teacher):
         self.min_fill = float(min_fill)
         self.robust = bool(robust)
         self.replay_balance = replay_balance
+        self.rank_ties = rank_ties
+        self.eviction = eviction
         #: env steps heard back since replay became possible: [on replayed levels, on all levels]
         self.balance_steps = [0, 0]
         #: levels to play before any replay-or-new draw (ACCEL's children), with their annotations
@@ -267,7 +331,12 @@ class LevelReplayTeacher(Teacher):
     def replay_probabilities(self) -> np.ndarray:
         """The current replay distribution over the buffer's slots."""
         return replay_distribution(
-            self.buffer.scores, self.buffer.last_sampled, self.tasks_sampled, self.temperature, self.staleness_coef
+            self.buffer.scores,
+            self.buffer.last_sampled,
+            self.tasks_sampled,
+            self.temperature,
+            self.staleness_coef,
+            self.rank_ties,
         )
 
     def _sample(self) -> Task:
@@ -293,8 +362,19 @@ class LevelReplayTeacher(Teacher):
             self.balance_steps[0] += int(result.length) if result.task.annotations.get("source") == SOURCE_REPLAY else 0
             self.balance_steps[1] += int(result.length)
 
+    def eviction_slot(self) -> int | None:
+        """The slot a full buffer would give up now (None while it has room)."""
+        if len(self.buffer) < self.buffer.capacity:
+            return None
+        if self.eviction == "score":
+            return int(np.argmin(self.buffer.scores))
+        # the lowest replay weight (first slot among ties, as dcd's argmin)
+        return int(np.argmin(self.replay_probabilities()))
+
     def _offer(self, level: Mapping[str, Any], score: float, max_return: float) -> bool:
-        return self.buffer.offer(self.space.key(level), level, score, max_return, self.tasks_sampled)
+        key = self.space.key(level)
+        victim = None if self.buffer.slot(key) is not None else self.eviction_slot()
+        return self.buffer.offer(key, level, score, max_return, self.tasks_sampled, victim=victim)
 
     # -- PLR⊥ -------------------------------------------------------------------------------------------------
     def train_mask(self) -> np.ndarray | None:

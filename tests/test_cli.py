@@ -34,7 +34,7 @@ def test_train_from_config_file_writes_a_run_dir(tmp_path: Path, capsys: pytest.
     ("argv", "message"),
     [
         (["train", "--teacher", "nope"], "unknown teacher 'nope'"),
-        (["train", "--env-id", "Nope-v0"], "unknown env_id"),
+        (["train", "--env-id", "Nope-v0"], "env_id: unknown env"),
         (["train", "--algo", "trpo"], "unknown algo"),
         (["train", "--test-set", "grid:x"], "test_set"),
         (["train", "--n-envs", "0"], "n_envs must be >= 1"),

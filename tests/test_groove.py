@@ -70,7 +70,7 @@ def test_reference_jobs_run_at_the_stated_rate_and_land_at_a_fixed_lag() -> None
     scalars = teacher.scalars()
     assert scalars["reference_levels"] == 1 and scalars["reference_pending"] == 0
     assert scalars["reference_env_steps"] >= 64
-    (key, ref), *_ = teacher._reference.items()
+    (key, ref), *_ = teacher.schedule.returns.items()
     slot = teacher.buffer.slot(key)
     assert slot is not None
     assert teacher.buffer.scores[slot] == pytest.approx(ref - teacher._student_return[key])
@@ -85,7 +85,7 @@ def test_same_seed_same_feedback_same_samples_with_references() -> None:
     a = make_teacher("groove", space, seed=3, **kwargs)
     b = make_teacher("groove", space, seed=3, **kwargs)
     assert _play(a, 40) == _play(b, 40)
-    assert a._reference == b._reference and len(a._reference) > 0
+    assert a.schedule.returns == b.schedule.returns and len(a.schedule.returns) > 0
 
 
 def test_state_round_trip_with_a_pending_job(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_state_round_trip_with_a_pending_job(tmp_path: Path) -> None:
     restored = make_teacher("groove", space, seed=0, **kwargs)
     restored.load_state_dict(load_state(tmp_path / "groove.npz"))
     assert _play(restored, 30) == _play(original, 30)
-    assert restored._reference == original._reference
+    assert restored.schedule.returns == original.schedule.returns
 
 
 def test_worker_process_gives_the_inline_value() -> None:
@@ -181,15 +181,15 @@ def test_close_is_idempotent_and_a_closed_teacher_restarts_its_runner() -> None:
     untouched = make_teacher("groove", space, seed=4, **kwargs)
     assert _play(closed, 9) == _play(untouched, 9)
     assert closed.scalars()["reference_pending"] == 1
-    first = closed._runner
+    first = closed.schedule._runner
     assert isinstance(first, CountingRunner)
     closed.close()
     closed.close()
     assert first.closes == 1, "the second close has nothing left to stop"
     # the pending job is recomputed by a new runner: same values, same samples as without the close
     assert _play(closed, 30) == _play(untouched, 30)
-    assert closed._reference == untouched._reference
-    assert closed._runner is not None and closed._runner is not first
+    assert closed.schedule.returns == untouched.schedule.returns
+    assert closed.schedule._runner is not None and closed.schedule._runner is not first
 
 
 def test_groove_cpu_preset_sets_the_reference_cadence() -> None:

@@ -15,7 +15,7 @@ import teachers  # noqa: F401
 from agents.robust_ppo import RobustPPO, make_robust_student, restrict_buffer
 from curricula import CurriculumCallback, EpisodeResult, RolloutSignals, Task, TaskEnv, make_teacher
 from curricula.testing import TinyLevelSpace
-from teachers.plr import LevelBuffer, level_digest, replay_distribution
+from teachers.plr import LevelBuffer, level_digest, replay_distribution, score_ranks
 
 GAMMA, LAM = 0.9, 0.95
 REWARDS = [0.0, 0.0, 1.0]
@@ -114,15 +114,46 @@ def test_rank_weights_closed_form() -> None:
     np.testing.assert_allclose(p, np.array([1, 1 / 9, 1 / 4]) / (1 + 1 / 9 + 1 / 4))
 
 
-def test_ties_share_weight() -> None:
-    p = replay_distribution(np.array([1.0, 1.0, 0.0]), np.zeros(3), 0, temperature=1.0, staleness_coef=0.0)
+def test_competition_ranks_give_ties_equal_weight() -> None:
+    p = replay_distribution(np.array([1.0, 1.0, 0.0]), np.zeros(3), 0, 1.0, 0.0, rank_ties="competition")
     np.testing.assert_allclose(p, [3 / 7, 3 / 7, 1 / 7])
 
 
-def test_small_temperature_is_greedy_without_overflow() -> None:
-    with np.errstate(all="raise"):
-        p = replay_distribution(np.array([0.2, 0.9, 0.5, 0.9]), np.zeros(4), 0, temperature=1e-4, staleness_coef=0.0)
-    np.testing.assert_allclose(p, [0, 0.5, 0, 0.5], atol=1e-12)
+def test_ordinal_ranks_break_ties_as_a_stable_flipped_argsort() -> None:
+    """dcd ranks with ``np.flip(scores.argsort())``: every level its own rank; among ties the later slot first."""
+    scores = np.array([1.0, 1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(score_ranks(scores), [3, 2, 4, 1])
+    np.testing.assert_array_equal(score_ranks(scores, "competition"), [1, 1, 4, 1])
+    p = replay_distribution(np.array([1.0, 1.0, 0.0]), np.zeros(3), 0, temperature=1.0, staleness_coef=0.0)
+    np.testing.assert_allclose(p, np.array([1 / 2, 1, 1 / 3]) / (11 / 6))
+    with pytest.raises(ValueError, match="rank_ties"):
+        score_ranks(scores, "dense")
+
+
+def test_ten_positive_scores_among_3990_zeros() -> None:
+    """With competition ranks the 3,990 tied zeros share rank 11 and take about half the score mass; with ordinal
+    ranks (dcd, jaxued) they spread over ranks 11..4000 and get about 0.15 % (β 0.3)."""
+    scores = np.zeros(4000)
+    scores[:10] = np.linspace(1.0, 2.0, 10)
+    zeros = slice(10, None)
+    ordinal = replay_distribution(scores, np.zeros(4000), 0, temperature=0.3, staleness_coef=0.0)
+    competition = replay_distribution(scores, np.zeros(4000), 0, 0.3, 0.0, rank_ties="competition")
+    assert ordinal[zeros].sum() == pytest.approx(0.0015, abs=0.0003)
+    assert competition[zeros].sum() == pytest.approx(0.54, abs=0.02)
+    top = ordinal[:10]
+    assert np.all(np.diff(top) > 0), "the positive levels keep their order"
+
+
+def test_teacher_ranks_ordinally_by_default() -> None:
+    teacher = make_teacher("plr", SPACE, seed=0, buffer_size=4, staleness_coef=0.0, temperature=1.0)
+    old = make_teacher(
+        "plr", SPACE, seed=0, buffer_size=4, staleness_coef=0.0, temperature=1.0, rank_ties="competition"
+    )
+    for t in (teacher, old):
+        for cells in ((0, 0, 0, 0), (1, 0, 0, 0)):
+            t._offer(_level(*cells), 0.0, 0.0)
+    np.testing.assert_allclose(teacher.replay_probabilities(), [1 / 3, 2 / 3])
+    np.testing.assert_allclose(old.replay_probabilities(), [1 / 2, 1 / 2])
 
 
 def test_staleness_mixture_closed_form() -> None:
@@ -159,6 +190,29 @@ def test_buffer_evicts_the_lowest_score_only_for_a_higher_one() -> None:
     assert len(buffer) == 2 and buffer.scores.max() == pytest.approx(0.9)
 
 
+def test_full_buffer_evicts_the_lowest_replay_weight_by_default() -> None:
+    """dcd (``seed_buffer_priority="replay_support"``) and jaxued give up the level with the lowest replay weight:
+    a low-scored level that has waited long (high staleness) survives; the lowest-score rule evicts it."""
+    kwargs = dict(buffer_size=3, temperature=1.0, staleness_coef=0.5, min_fill=0.0)
+    by_weight = make_teacher("plr", SPACE, seed=0, **kwargs)
+    by_score = make_teacher("plr", SPACE, seed=0, eviction="score", **kwargs)
+    stale, middle, fresh = _level(0, 0, 0, 0), _level(1, 0, 0, 0), _level(2, 0, 0, 0)
+    for t in (by_weight, by_score):
+        t._offer(stale, 0.1, 0.0)  # lowest score, inserted at clock 0
+        t.tasks_sampled = 50
+        t._offer(middle, 0.5, 0.0)
+        t._offer(fresh, 0.4, 0.0)  # second lowest score, inserted last: no staleness
+        t.tasks_sampled = 51
+    weights = by_weight.replay_probabilities()
+    assert int(np.argmin(weights)) == 2 and int(np.argmin(by_weight.buffer.scores)) == 0
+    newcomer = _level(3, 0, 0, 0)
+    assert by_weight._offer(newcomer, 0.45, 0.0) and by_score._offer(newcomer, 0.45, 0.0)
+    assert by_weight.buffer.last_evicted == SPACE.key(fresh)
+    assert by_score.buffer.last_evicted == SPACE.key(stale)
+    # the newcomer must still beat the victim's score
+    assert not by_weight._offer(_level(3, 3, 0, 0), 0.4, 0.0) and by_weight.buffer.last_evicted is None
+
+
 def test_plr_bad_options_raise() -> None:
     for bad in (dict(temperature=0.0), dict(staleness_coef=1.5), dict(replay_prob=-0.1), dict(buffer_size=0)):
         with pytest.raises(ValueError):
@@ -167,6 +221,10 @@ def test_plr_bad_options_raise() -> None:
         make_teacher("plr", SPACE, score="entropy")
     with pytest.raises(ValueError, match="replay_balance"):
         make_teacher("plr", SPACE, replay_balance="rollouts")
+    with pytest.raises(ValueError, match="rank_ties"):
+        make_teacher("plr", SPACE, rank_ties="dense")
+    with pytest.raises(ValueError, match="eviction"):
+        make_teacher("plr", SPACE, eviction="oldest")
 
 
 @pytest.mark.parametrize("balance", ["episodes", "steps"])
