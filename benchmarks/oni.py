@@ -9,8 +9,8 @@
    over several seeds at a stated budget; plus one run with the embedded LLM as annotator (a pipeline check: a
    270M base model's labels are not judgement).
 
-    python benchmarks/oni.py --quick     # < 1 min: 4k-step fps pair, 3 seeds x 4k steps (pipeline only)
-    python benchmarks/oni.py             # 2 x 2 x 30k-step fps pairs; 3 seeds x 60k steps per variant
+    python benchmarks/oni.py --quick     # < 1 min on an idle 2-core machine: 2k-step runs (pipeline only)
+    python benchmarks/oni.py             # 2 x 2 x 20k-step fps runs; 3 seeds x 40k steps per variant (~10 min)
 
 The last line is JSON with ``fps_ratio`` and each variant's success.
 """
@@ -64,12 +64,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--env-id", default="Curricula/DoorKey-5x5-v0")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--timesteps", type=int, default=None, help="budget per success run (default 60k; 4k quick)")
+    parser.add_argument("--timesteps", type=int, default=None, help="budget per success run (default 40k; 2k quick)")
     parser.add_argument("--variants", nargs="+", default=["ppo", "oni-retrieval"])
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    budget = args.timesteps or (4096 if args.quick else 60_000)
-    fps_steps, fps_pairs = (4096, 1) if args.quick else (30_000, 2)
+    budget = args.timesteps or (2048 if args.quick else 40_000)
+    fps_steps, fps_pairs = (2048, 1) if args.quick else (20_000, 2)
     started = time.perf_counter()
 
     with EmbeddedLLMServer() as server:

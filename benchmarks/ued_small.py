@@ -1,4 +1,4 @@
-"""Held-out solve rate at equal env steps: DR, PLR⊥, ACCEL and GROOVE-AR on small mazes, several seeds.
+"""Held-out solve rate at equal env steps: DR, PLR⊥, ACCEL, both GROOVE modes (and PLR) on small mazes, several seeds.
 
 Every (method, seed) run trains a PPO student on ``Curricula/Maze-v0`` (7x7 interior, 0-15 walls, 8 envs) for the
 same number of env steps and plays the held-out mazes (10 stochastic episodes each, solved = return > 0); see
@@ -8,6 +8,12 @@ rollout wall time (target <= 2 %), all callback work as a fraction, and GROOVE's
 
     python benchmarks/ued_small.py --quick                 # < 60 s: tiny budget, one seed (plumbing check)
     nice python benchmarks/ued_small.py --steps 200000 --seeds 0 1 2 --out runs/ued_small
+    nice python benchmarks/ued_small.py --batched --n-envs 16 --methods dr plr robust_plr accel groove \
+        groove_curation --steps 50000 --out runs/ued_batched   # the batched maze env (envs.make_batched_env)
+
+``--batched`` trains on the batched maze env; scoring cost is then measured against its (much cheaper) rollouts.
+Besides the solve rates it writes ``curves.png``: per method, over training, the replay share of the episodes, the
+buffer fill and the median (10-90 % band) of the buffer's scores, from each record's ``trace``.
 
 The last printed line is one JSON object.
 """
@@ -27,12 +33,19 @@ import numpy as np
 from curricula.plotting import plot_solve_rates_by_task
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ued_maze.py"
-METHODS = ("dr", "robust_plr", "accel", "groove")
+METHODS = ("dr", "robust_plr", "accel", "groove", "groove_curation")
 ALL_METHODS = (*METHODS, "plr")
 
 
 def run_seed(
-    methods: list[str], seed: int, steps: int, eval_episodes: int, overrides: dict[str, Any], out: Path
+    methods: list[str],
+    seed: int,
+    steps: int,
+    eval_episodes: int,
+    overrides: dict[str, Any],
+    out: Path,
+    batched: bool = False,
+    n_envs: int = 8,
 ) -> list[dict[str, Any]]:
     """Run the example once for one seed (every method) in a fresh interpreter; its records, one per method."""
     command = [
@@ -48,8 +61,11 @@ def run_seed(
         str(eval_episodes),
         "--teacher-kwargs",
         json.dumps(overrides),
+        "--n-envs",
+        str(n_envs),
         "--out",
         str(out / f"seed{seed}.png"),
+        *(["--batched"] if batched else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -79,7 +95,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             "callback_fraction": stats("callback_fraction"),
             "wall_s": stats("wall_s"),
         }
-        if method == "groove":
+        if method in ("groove", "groove_curation"):
             fractions = [r["teacher"]["reference_step_fraction"] for r in rows]
             summary["reference_step_fraction"] = round(float(np.mean(fractions)), 3)
             summary["reference_stall_s"] = round(
@@ -92,6 +108,41 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def plot_curves(records: list[dict[str, Any]], path: Path) -> Path:
+    """Replay share, buffer fill and score quantiles over training, per method (mean over seeds)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for method in ALL_METHODS:
+        traces = [r["trace"] for r in records if r["method"] == method and r.get("trace")]
+        if not traces:
+            continue
+        length = min(len(t) for t in traces)
+        steps = [traces[0][i]["step"] for i in range(length)]
+
+        def mean(key: str, traces: list[list[dict[str, float]]] = traces, length: int = length) -> np.ndarray:
+            return np.array([np.mean([t[i].get(key, np.nan) for t in traces]) for i in range(length)])
+
+        axes[0].plot(steps, mean("replay_share"), label=method)
+        axes[1].plot(steps, mean("buffer_levels"), label=method)
+        if "score_p50" in traces[0][-1]:
+            (line,) = axes[2].plot(steps, mean("score_p50"), label=method)
+            axes[2].fill_between(steps, mean("score_p10"), mean("score_p90"), color=line.get_color(), alpha=0.15)
+    for ax, title in zip(
+        axes, ("replay share of episodes", "scored levels in buffer", "buffer score p10/p50/p90"), strict=True
+    ):
+        ax.set_title(title)
+        ax.set_xlabel("student env steps")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny budget, one seed, < 60 s")
@@ -102,10 +153,14 @@ def main() -> None:
     parser.add_argument(
         "--teacher-kwargs", default="{}", help="JSON teacher options over the preset, e.g. '{\"replay_prob\": 0.9}'"
     )
+    parser.add_argument("--batched", action="store_true", help="train on the batched maze env")
+    parser.add_argument("--n-envs", type=int, default=8, help="training envs per run")
     args = parser.parse_args()
     steps, seeds, eval_episodes = (4096, [0], 2) if args.quick else (args.steps, args.seeds, 10)
     # --quick shrinks the buffer and GROOVE's reference so that replay, mutation and AR all happen in 4k steps
-    overrides = {"buffer_size": 16, "reference_budget": 256, "reference_interval": 1024} if args.quick else {}
+    overrides = (
+        {"buffer_size": 16, "batch_size": 4, "reference_budget": 256, "reference_interval": 1024} if args.quick else {}
+    )
     overrides.update(json.loads(args.teacher_kwargs))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +168,8 @@ def main() -> None:
     records = []
     with open(out / "records.jsonl", "w") as log:
         for seed in seeds:
-            for record in run_seed(args.methods, seed, steps, eval_episodes, overrides, out):
+            runs = run_seed(args.methods, seed, steps, eval_episodes, overrides, out, args.batched, args.n_envs)
+            for record in runs:
                 records.append(record)
                 method = record["method"]
                 log.write(json.dumps(record) + "\n")
@@ -126,16 +182,19 @@ def main() -> None:
                 )
     rows = [{"method": r["method"], "per_task": r["per_maze"], "solve_rate": r["held_out_solve_rate"]} for r in records]
     plot = plot_solve_rates_by_task(rows, out / "solve_rates.png", f"held-out mazes, {steps} steps, seeds {seeds}")
+    curves = plot_curves(records, out / "curves.png")
     result = {
         "benchmark": "ued_small",
         "env": "Curricula/Maze-v0 (7x7 interior, 0-15 walls)",
-        "student": "PPO MlpPolicy, 8 envs, n_steps 128",
+        "train_env": "batched (envs.make_batched_env)" if args.batched else "MiniGrid TaskEnvs under DummyVecEnv",
+        "student": f"PPO MlpPolicy, {args.n_envs} envs, make_student defaults",
         "steps_per_run": steps,
         "seeds": seeds,
         "teacher_overrides": overrides,
         "eval": f"{eval_episodes} stochastic episodes per held-out maze, solved = return > 0",
         "summary": summarize(records),
         "plot": str(plot),
+        "curves": str(curves),
         "total_s": round(time.perf_counter() - start, 1),
     }
     print(json.dumps(result))

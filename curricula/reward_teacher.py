@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import gymnasium as gym
 import numpy as np
 
+from curricula.registry import Registry
 from curricula.task import EpisodeResult, Task
 
 if TYPE_CHECKING:
@@ -155,25 +156,17 @@ def wrap_vec_env(venv: VecEnv, reward_teachers: Sequence[RewardTeacher]) -> VecE
 
 
 RewardTeacherT = TypeVar("RewardTeacherT", bound=type[RewardTeacher])
-_REGISTRY: dict[str, type[RewardTeacher]] = {}
+_REGISTRY: Registry[type[RewardTeacher]] = Registry("reward teacher")
 
 
 def register_reward_teacher(name: str) -> Callable[[RewardTeacherT], RewardTeacherT]:
     """Class decorator: register a reward teacher under a short name (``make_reward_teacher(name, ...)``)."""
-
-    def decorate(cls: RewardTeacherT) -> RewardTeacherT:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"reward teacher name {name!r} is already registered by {_REGISTRY[name].__name__}")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
+    return _REGISTRY.decorator(name)  # type: ignore[return-value]
 
 
 def registered_reward_teachers() -> dict[str, type[RewardTeacher]]:
     """Name -> class of every registered reward teacher."""
-    return dict(_REGISTRY)
+    return _REGISTRY.classes()
 
 
 def make_reward_teacher(name: str, seed: int = 0, **kwargs: Any) -> RewardTeacher:
@@ -183,6 +176,4 @@ def make_reward_teacher(name: str, seed: int = 0, **kwargs: Any) -> RewardTeache
     :param seed: the teacher's RNG seed
     :param kwargs: teacher-specific options
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown reward teacher {name!r}; registered: {sorted(_REGISTRY)}")
-    return _REGISTRY[name](seed=seed, **kwargs)
+    return _REGISTRY.get(name)(seed=seed, **kwargs)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 
+from curricula.registry import Registry
 from curricula.spaces import LevelSpace, ParameterSpace, TaskSpace
 from curricula.task import EpisodeResult, RolloutSignals, Task
 
@@ -193,25 +194,17 @@ class Teacher(metaclass=_TeacherMeta):
 
 
 TeacherT = TypeVar("TeacherT", bound=type[Teacher])
-_REGISTRY: dict[str, type[Teacher]] = {}
+_REGISTRY: Registry[type[Teacher]] = Registry("teacher")
 
 
 def register_teacher(name: str) -> Callable[[TeacherT], TeacherT]:
     """Class decorator: register a teacher under a short name (``make_teacher(name, ...)``)."""
-
-    def decorate(cls: TeacherT) -> TeacherT:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"teacher name {name!r} is already registered by {_REGISTRY[name].__name__}")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
+    return _REGISTRY.decorator(name)  # type: ignore[return-value]
 
 
 def registered_teachers() -> dict[str, type[Teacher]]:
     """Name -> class of every registered teacher (import :mod:`teachers` to register the built-in ones)."""
-    return dict(_REGISTRY)
+    return _REGISTRY.classes()
 
 
 def make_teacher(name: str, space: TaskSpace, seed: int = 0, **kwargs: Any) -> Teacher:
@@ -222,6 +215,4 @@ def make_teacher(name: str, space: TaskSpace, seed: int = 0, **kwargs: Any) -> T
     :param seed: the teacher's RNG seed
     :param kwargs: teacher-specific options, and ``preset`` (a name in the teacher's :attr:`Teacher.presets`)
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown teacher {name!r}; registered: {sorted(_REGISTRY)}")
-    return _REGISTRY[name](space, seed=seed, **kwargs)
+    return _REGISTRY.get(name)(space, seed=seed, **kwargs)

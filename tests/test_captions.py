@@ -85,7 +85,7 @@ def _said(steps: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
 def test_doorkey_scripted_trajectory() -> None:
     env = gym.make("Curricula/DoorKey-5x5-v0")
     env.reset(seed=3)
-    mg = env.unwrapped
+    mg: Any = env.unwrapped
     door, key, goal = _find(mg, "door"), _find(mg, "key"), _find(mg, "goal")
     captions: list[tuple[str, bool]] = []
     captions += _said(_run(env, [*_path_actions(mg, door, stand_on=False), TOGGLE]))  # no key yet
@@ -111,7 +111,7 @@ def test_doorkey_scripted_trajectory() -> None:
 def test_obstructed_maze_box_holding_the_key() -> None:
     env = gym.make("Curricula/ObstructedMaze-1Dlh-v0")
     env.reset(seed=0)
-    mg = env.unwrapped
+    mg: Any = env.unwrapped
     box = _find(mg, "box")
     hidden = mg.grid.get(*box).contains
     assert hidden is not None and hidden.type == "key"
@@ -126,10 +126,10 @@ def test_obstructed_maze_box_holding_the_key() -> None:
 def test_keycorridor_target_and_wrong_pickups() -> None:
     env = gym.make("Curricula/KeyCorridorS3R3-v0")
     env.reset(seed=1)
-    mg = env.unwrapped
+    mg: Any = env.unwrapped
     captioner: MiniGridCaptioner = env.get_wrapper_attr("captioner")
-    target = mg.obj
-    assert captioner.target is target and captioner.locked_door_colors
+    target: Any = mg.obj
+    assert captioner.target is mg.obj and captioner.locked_door_colors
     key = next(o for o in mg.grid.grid if o is not None and o.type == "key")
     assert key.color in captioner.locked_door_colors
     # Carrying is all that a pick-up caption reads: hand the agent the target, then another ball.

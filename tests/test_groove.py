@@ -14,7 +14,7 @@ import pytest
 import envs  # noqa: F401
 import teachers  # noqa: F401
 from agents.reference import ReferenceConfig, ReferencePool, train_reference
-from curricula import EpisodeResult, Teacher, make_teacher
+from curricula import EpisodeResult, Task, Teacher, make_teacher
 from curricula.reference import (
     ReferenceRunner,
     ReferenceSpec,
@@ -197,3 +197,107 @@ def test_groove_cpu_preset_sets_the_reference_cadence() -> None:
     assert isinstance(teacher, GrooveTeacher)
     assert (teacher.buffer.capacity, teacher.reference_interval) == (256, 4096)
     assert make_teacher("groove", TinyLevelSpace(), preset="cpu", reference_interval=100).reference_interval == 100
+
+
+# -- the three fixes of the second pass ------------------------------------------------------------------------
+class FixedRunner:
+    """A reference learner without SB3: every level's reference return is ``spec.budget / 100``."""
+
+    def __init__(self, spec: ReferenceSpec) -> None:
+        self.spec = spec
+        self.levels: list[str] = []
+
+    def submit(self, level: Mapping[str, Any], level_key: str) -> cf.Future[dict[str, float]]:
+        self.levels.append(level_key)
+        future: cf.Future[dict[str, float]] = cf.Future()
+        future.set_result({"return": self.spec.budget / 100, "env_steps": 0.0, "seconds": 0.0})
+        return future
+
+    def close(self) -> None:
+        pass
+
+
+FIXED_RUNNERS: list[FixedRunner] = []
+
+
+def _fixed_factory(spec: ReferenceSpec) -> ReferenceRunner:
+    FIXED_RUNNERS.append(FixedRunner(spec))
+    return FIXED_RUNNERS[-1]
+
+
+def _hear(teacher: Teacher, level: dict[str, Any], ret: float, length: int = 10) -> None:
+    """Report one episode of ``level`` (the teacher issues the id; the level is the test's choice)."""
+    task_id = teacher.sample().id
+    task = Task(id=task_id, level=level, annotations={"source": "new"})
+    teacher.update(EpisodeResult(task=task, episode_return=ret, length=length, success=ret > 0))
+
+
+MAZES = MazeLevelSpace(size=3, max_walls=2)
+
+
+def _mazes(n: int) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(11)
+    levels: dict[str, dict[str, Any]] = {}
+    while len(levels) < n:
+        level = MAZES.generate(rng)
+        levels[MAZES.key(level)] = level
+    return list(levels.values())
+
+
+def test_a_landing_reference_rescores_every_level_on_the_new_baseline() -> None:
+    """Old code rescored only the level whose reference landed; the others kept the fallback of their scoring time."""
+    register_reference_agent("fixed", _fixed_factory)
+    teacher = make_teacher(
+        "groove",
+        MAZES,
+        seed=0,
+        buffer_size=8,
+        replay_prob=0.0,
+        reference_algo="fixed",
+        reference_budget=100,
+        reference_interval=30,
+        reference_lag=0,
+    )
+    assert isinstance(teacher, GrooveTeacher)
+    a, b, c = _mazes(3)
+    _hear(teacher, a, 0.2)
+    _hear(teacher, b, 0.6)  # fallback 0 so far: scores -0.2, -0.6
+    _hear(teacher, c, 0.4)  # step 30: a reference (1.0) lands for the oldest level, a
+    assert teacher.schedule.returns == {MAZES.key(a): 1.0}
+    for level, ret in ((a, 0.2), (b, 0.6), (c, 0.4)):
+        slot = teacher.buffer.slot(MAZES.key(level))
+        assert slot is not None
+        assert teacher.buffer.scores[slot] == pytest.approx(1.0 - ret), "every level on the same baseline (1.0)"
+
+
+def test_references_go_to_the_oldest_level_not_the_highest_scoring() -> None:
+    register_reference_agent("fixed", _fixed_factory)
+    teacher = make_teacher(
+        "groove",
+        MAZES,
+        seed=0,
+        buffer_size=8,
+        replay_prob=0.0,
+        reference_algo="fixed",
+        reference_interval=30,
+        reference_lag=100,
+    )
+    a, b, c = _mazes(3)
+    _hear(teacher, a, 1.0)  # oldest, lowest regret
+    _hear(teacher, b, 0.0)  # highest regret: the old rule chose this one
+    _hear(teacher, c, 0.5)
+    assert FIXED_RUNNERS[-1].levels == [MAZES.key(a)]
+    _hear(teacher, _mazes(4)[3], 0.0, length=30)  # the next job: the oldest level without one
+    assert FIXED_RUNNERS[-1].levels == [MAZES.key(a), MAZES.key(b)]
+
+
+def test_an_evicted_level_that_comes_back_starts_a_fresh_memory() -> None:
+    teacher = make_teacher("groove", TinyLevelSpace(), seed=0, buffer_size=1, return_smoothing=0.5, replay_prob=0.0)
+    assert isinstance(teacher, GrooveTeacher)
+    a, b = {"cells": [1, 0, 0, 0]}, {"cells": [2, 0, 0, 0]}
+    _hear(teacher, a, 1.0)  # score -1
+    _hear(teacher, b, 0.0)  # score 0 > -1: a is evicted
+    assert teacher.buffer.last_evicted == teacher.space.key(a)
+    assert teacher.space.key(a) not in teacher._student_return
+    _hear(teacher, a, 0.0)  # a comes back: its return is this episode's, not an average with the stale 1.0
+    assert teacher.regret(teacher.space.key(a)) == pytest.approx(0.0)

@@ -229,7 +229,7 @@ def test_state_round_trip(kind: str, tmp_path: Path) -> None:
         )
         assert np.allclose(fresh.model.probabilities(captions), teacher.model.probabilities(captions))
     # the optimiser and minibatch RNG came back too: training continues identically
-    assert fresh.model.train_steps(3) == pytest.approx(teacher.model.train_steps(3), rel=1e-5)  # type: ignore[attr-defined]
+    assert fresh.model.train_steps(3) == pytest.approx(teacher.model.train_steps(3), rel=1e-5)
     assert fresh.state_dict()["episode_counts"] == teacher.state_dict()["episode_counts"]
 
 
