@@ -20,11 +20,13 @@ The last printed line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -139,26 +141,61 @@ def _summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _cache_path(cache: Path, spec: dict[str, Any]) -> Path:
+    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+    return cache / f"{spec['variant']}-{spec['teacher']}-{spec['seed']}-{key}.json"
+
+
 def _run_jobs(
-    jobs: list[tuple[str, str, int]], episodes: dict[str, int], kwargs: dict[str, Any], workers: int
+    jobs: list[tuple[str, str, int]],
+    episodes: dict[str, int],
+    kwargs: dict[str, Any],
+    workers: int,
+    cache: Path | None = None,
 ) -> dict[tuple[str, str, int], dict[str, Any]]:
-    """Run (variant, teacher, seed) jobs in worker processes, the longest budgets first."""
-    ordered = sorted(jobs, key=lambda job: -episodes[job[0]])
+    """Run (variant, teacher, seed) jobs in worker processes, the longest budgets first.
+
+    With ``cache``, each finished run is written there as JSON, keyed by everything that defines it (variant
+    options, teacher and options, seed, episodes), and a later call reuses it instead of running it again. Clear
+    the folder when teacher or student code changes.
+    """
+    results: dict[tuple[str, str, int], dict[str, Any]] = {}
+    specs: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for variant_name, name, seed in jobs:
+        registered, options = (ORACLE, {}) if name == ORACLE else TEACHERS[name]
+        variant = VARIANTS[variant_name]
+        specs[(variant_name, name, seed)] = {
+            "variant": variant_name,
+            "student": variant.student,
+            "shuffled": variant.shuffled,
+            "teacher": name,
+            "registered": registered,
+            "options": {**options, **({} if name == ORACLE else kwargs)},
+            "seed": seed,
+            "episodes": episodes[variant_name],
+        }
+    todo = []
+    for job, spec in specs.items():
+        path = _cache_path(cache, spec) if cache is not None else None
+        if path is not None and path.is_file():
+            results[job] = json.loads(path.read_text())["result"]
+        else:
+            todo.append(job)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {}
-        for variant_name, name, seed in ordered:
-            registered, options = (ORACLE, {}) if name == ORACLE else TEACHERS[name]
-            n = episodes[variant_name]
-            futures[(variant_name, name, seed)] = pool.submit(
-                run_one,
-                registered,
-                {**options, **({} if name == ORACLE else kwargs)},
-                seed,
-                n,
-                VARIANTS[variant_name],
-                max(n // 20, 1),
+        for job in sorted(todo, key=lambda job: -episodes[job[0]]):
+            spec = specs[job]
+            n = spec["episodes"]
+            futures[job] = pool.submit(
+                run_one, spec["registered"], spec["options"], spec["seed"], n, VARIANTS[job[0]], max(n // 20, 1)
             )
-        return {job: future.result() for job, future in futures.items()}
+        for job, future in futures.items():
+            results[job] = future.result()
+            if cache is not None:
+                cache.mkdir(parents=True, exist_ok=True)
+                path = _cache_path(cache, specs[job])
+                path.write_text(json.dumps({"spec": specs[job], "result": results[job]}))
+    return results
 
 
 def suite_report(
@@ -219,6 +256,9 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS), help="for --suite")
     parser.add_argument("--no-oracle", action="store_true", help="skip the privileged oracle column of --suite")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="folder of finished runs to reuse (identical settings only)"
+    )
     parser.add_argument("--kwargs", type=str, default="{}", help="JSON options for every selected teacher")
     parser.add_argument(
         "--quick", action="store_true", help="2 seeds x 4k episodes; with --suite 1 seed x 1.5k (< 60 s)"
@@ -236,7 +276,7 @@ def main() -> None:
     columns = [*names, ORACLE] if args.suite and not args.no_oracle else names
     jobs = [(v, name, s) for v in variant_names for name in columns for s in range(seeds)]
     start = time.perf_counter()
-    results = _run_jobs(jobs, episodes, extra, args.workers)
+    results = _run_jobs(jobs, episodes, extra, args.workers, args.cache)
     summary = {
         v: {name: _summarize([results[(v, name, s)] for s in range(seeds)]) for name in columns} for v in variant_names
     }

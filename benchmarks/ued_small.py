@@ -168,7 +168,12 @@ def main() -> None:
     records = []
     with open(out / "records.jsonl", "w") as log:
         for seed in seeds:
-            runs = run_seed(args.methods, seed, steps, eval_episodes, overrides, out, args.batched, args.n_envs)
+            # one interpreter per (seed, method), so that every finished run is written at once
+            runs = (
+                record
+                for method in args.methods
+                for record in run_seed([method], seed, steps, eval_episodes, overrides, out, args.batched, args.n_envs)
+            )
             for record in runs:
                 records.append(record)
                 method = record["method"]

@@ -20,6 +20,7 @@ from curricula.experiment import (
     evaluate_run,
     load_components,
     plot_run,
+    registered_reward_teachers,
     registered_teachers,
     resume_experiment,
     run_experiment,
@@ -133,6 +134,9 @@ def apply_override(data: dict[str, Any], override: str) -> None:
 
 def describe_teacher(name: str) -> str:
     """``curricula teachers --describe NAME``: what the teacher is, its options and its presets."""
+    if name in registered_reward_teachers():
+        reward_cls = registered_reward_teachers()[name]
+        return describe(reward_cls, f"{name}  ({reward_cls.__module__}.{reward_cls.__name__}, reward teacher)")
     cls = registered_teachers()[name]
     lines = [describe(cls, f"{name}  ({cls.__module__}.{cls.__name__}, feedback: {cls.feedback})")]
     if cls.presets:
@@ -222,13 +226,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         parser.error(str(err))
     if args.command == "teachers" and args.describe is not None:
-        if args.describe not in registered_teachers():
-            parser.error(f"--describe: unknown teacher {args.describe!r}; registered: {sorted(registered_teachers())}")
+        known = sorted([*registered_teachers(), *registered_reward_teachers()])
+        if args.describe not in known:
+            parser.error(f"--describe: unknown teacher {args.describe!r}; registered: {known}")
         print(describe_teacher(args.describe))
         return 0
     if args.command == "teachers":
         for name, cls in sorted(registered_teachers().items()):
             print(f"{name:20s} {cls.__module__}.{cls.__name__}  (feedback: {cls.feedback})")
+        for name, reward_cls in sorted(registered_reward_teachers().items()):
+            print(f"{name:20s} {reward_cls.__module__}.{reward_cls.__name__}  (reward teacher)")
         return 0
     if args.command == "envs":
         print("\n".join(task_env_ids()))

@@ -152,9 +152,16 @@ def main() -> None:
             )
             rows.append(row)
             print(json.dumps(row))
+    success = {}
     for variant in args.variants:
         mine = [r["success_last_quarter"] for r in rows if r["variant"] == variant]
+        success[variant] = float(np.mean(mine))
         print(f"{variant:>20}: success (last quarter of training episodes) {np.mean(mine):.2f} over {len(mine)} seeds")
+    print(
+        json.dumps(
+            {"env_id": args.env_id, "timesteps": args.timesteps, "seeds": args.seeds, "success": success, "runs": rows}
+        )
+    )
 
 
 if __name__ == "__main__":

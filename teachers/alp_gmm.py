@@ -193,10 +193,12 @@ class ALPGMMTeacher(_ALPGMMBase):
         alp_memory: int | str | None = "window",
         alp_scale: bool = False,
         component_lp: str = "mean_alp",
-        fit_return: bool = False,
+        fit_alp: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.fit_return = bool(fit_return)
+        if not fit_alp and component_lp == "mean_alp":
+            raise ValueError("fit_alp=False needs component_lp='window' (a component's mean ALP is its ALP coordinate)")
+        self.fit_alp = bool(fit_alp)
         self.alp_scale = bool(alp_scale)
         if component_lp not in COMPONENT_LP_ESTIMATES:
             raise ValueError(f"component_lp must be one of {COMPONENT_LP_ESTIMATES}, got {component_lp!r}")
@@ -220,15 +222,9 @@ class ALPGMMTeacher(_ALPGMMBase):
         )
 
     def _fit_data(self) -> np.ndarray:
-        if not self.fit_return:
+        if self.fit_alp:
             return super()._fit_data()
-        # [task, return, ALP]: the return column lets components follow regions of one competence level
-        returns = self.returns.view[-self.fit_window :, 0]
-        low = float(self.returns.view.min()) if self.return_bounds is None and self.running_return_range else 0.0
-        scaled = (returns - low) / self.return_range()
-        return np.concatenate(
-            [self.tasks.view[-self.fit_window :], scaled[:, None], self.alp_column()[:, None]], axis=1
-        )
+        return self.tasks.view[-self.fit_window :].copy()
 
     def alp_column(self) -> np.ndarray:
         column = super().alp_column() / self.return_range()

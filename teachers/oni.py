@@ -22,6 +22,7 @@ and logged), never a crash.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import zlib
@@ -45,6 +46,8 @@ from teachers.oni_models import (
 
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
+
+logger = logging.getLogger(__name__)
 
 REWARD_MODELS = ("retrieval", "classification", "ranking")
 ANNOTATORS = ("llm", "oracle")
@@ -204,6 +207,25 @@ class NoisyOracleAnnotator:
         return
 
 
+class _NoAnnotator:
+    """Stands in for an annotator that could not be started: labels nothing, counts what it was asked."""
+
+    def __init__(self) -> None:
+        self.failed = 0
+
+    def submit(self, items: Iterable[str | Item]) -> None:
+        self.failed += sum(1 for _ in items)
+
+    def poll(self) -> dict[Hashable, str]:
+        return {}
+
+    def stats(self) -> dict[str, float]:
+        return {"failed": float(self.failed), "queue_len": 0.0, "in_flight": 0.0}
+
+    def close(self, timeout: float | None = None) -> None:
+        return
+
+
 def _resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -329,6 +351,7 @@ class ONITeacher(RewardTeacher):
         self.annotator: LabelSource | None = None
         self.annotator_restarts = 0
         self._closed_annotator_stats: dict[str, float] = {}
+        self._closed_llm_stats: dict[str, float] = {}
         self.venv: ONIVecEnv | None = None
 
     # -- annotator lifetime -------------------------------------------------------------------------------------
@@ -375,7 +398,10 @@ class ONITeacher(RewardTeacher):
                 self._closed_annotator_stats[key] = self._closed_annotator_stats.get(key, 0.0) + value
             self.annotator = None
         if self._own_client and self._client is not None:
+            for key, value in self._client.stats.snapshot().items():
+                self._closed_llm_stats[key] = self._closed_llm_stats.get(key, 0.0) + value
             self._client.close()
+            self._client = None  # a restart builds a new one
             self._own_client = False
         if self._server is not None:
             self._server.stop()
@@ -399,8 +425,12 @@ class ONITeacher(RewardTeacher):
         if len(self._episode_counts) != n_envs:
             self._episode_counts = [Counter() for _ in range(n_envs)]
         if self.annotator is None:  # closed at the end of a previous learn(): training continues
-            self.start_annotator()
             self.annotator_restarts += 1
+            try:
+                self.start_annotator()
+            except Exception as err:  # e.g. the embedded server does not come back: no labels, no crash
+                logger.warning("ONI: the annotator did not restart (%s); new captions pay 0", err)
+                self.annotator = _NoAnnotator()
         self._ingest_labels()
         r_int = np.zeros(n_envs, dtype=np.float32)
         active = [i for i, c in enumerate(captions) if c]
@@ -560,9 +590,12 @@ class ONITeacher(RewardTeacher):
         self._window = dict.fromkeys(self._window, 0.0)
         for key, value in self.annotator_stats().items():
             out[f"annotator_{key}"] = value
+        llm_stats = dict(self._closed_llm_stats)
         if self._client is not None:
             for key, value in self._client.stats.snapshot().items():
-                out[f"llm_{key}"] = value
+                llm_stats[key] = llm_stats.get(key, 0.0) + value
+        for key, value in llm_stats.items():
+            out[f"llm_{key}"] = value
         return out
 
     def annotator_stats(self) -> dict[str, float]:

@@ -270,3 +270,26 @@ def test_state_has_one_level_of_keys() -> None:
     assert {"tasks", "returns", "fits", "gmm", "times"} <= set(own) and "own" not in own
     alp = make_teacher("alp_gmm_faithful", STUMP, seed=0).state_dict()["own"]
     assert "alps" in alp and "own" not in alp
+
+
+def test_window_component_alp_reads_time_not_space() -> None:
+    from teachers.alp_gmm import window_component_alp
+
+    rng = np.random.default_rng(0)
+    tasks = rng.random((200, 2))
+    left = tasks[:, 0] < 0.5
+    means = np.array([[0.25, 0.5], [0.75, 0.5]])
+    covs = np.stack([np.diag([0.005, 0.08])] * 2)
+    # a step in difficulty: the left half always returns 1, the right half 0 (the 1-NN ALP sees 1 along the edge)
+    step = window_component_alp(tasks, left.astype(float), np.array([0.5, 0.5]), means, covs)
+    np.testing.assert_allclose(step, [0.0, 0.0], atol=1e-6)
+    # the right half improves during the window: 0 in the older half, 0.6 in the newer half
+    progress = np.where(~left & (np.arange(200) >= 100), 0.6, 0.0)
+    alp = window_component_alp(tasks, progress, np.array([0.5, 0.5]), means, covs)
+    assert alp[0] == pytest.approx(0.0, abs=1e-6) and alp[1] == pytest.approx(0.6, abs=1e-3)
+    # forgetting counts as well (absolute progress)
+    alp = window_component_alp(tasks, 0.6 - progress, np.array([0.5, 0.5]), means, covs)
+    assert alp[1] == pytest.approx(0.6, abs=1e-3)
+    # a component that holds no task of one half has no estimate
+    far = window_component_alp(tasks, progress, np.array([0.5, 0.5]), np.array([[0.25, 0.5], [5.0, 5.0]]), covs)
+    assert far[1] == 0.0

@@ -70,7 +70,7 @@ def test_training_end_closes_the_teacher_and_warns_once(tmp_path: Path) -> None:
 
 
 def test_imports_key_is_validated() -> None:
-    with pytest.raises(ValueError, match="imports must be a list of module names"):
+    with pytest.raises(ValueError, match="imports: input should be a valid list"):
         ExperimentConfig.from_dict({"imports": "my_envs"})
 
 

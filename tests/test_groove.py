@@ -299,5 +299,6 @@ def test_an_evicted_level_that_comes_back_starts_a_fresh_memory() -> None:
     _hear(teacher, b, 0.0)  # score 0 > -1: a is evicted
     assert teacher.buffer.last_evicted == teacher.space.key(a)
     assert teacher.space.key(a) not in teacher._student_return
-    _hear(teacher, a, 0.0)  # a comes back: its return is this episode's, not an average with the stale 1.0
-    assert teacher.regret(teacher.space.key(a)) == pytest.approx(0.0)
+    _hear(teacher, a, -1.0)  # a comes back: its return is this episode's, not an average with the stale 1.0
+    assert teacher.buffer.slot(teacher.space.key(a)) is not None
+    assert teacher.regret(teacher.space.key(a)) == pytest.approx(1.0)

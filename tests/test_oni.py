@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,15 @@ ZETA_3 = 1.2020569  # sum over n of 1/n^3: what one caption can pay per episode 
 VERBS = ["dropped", "closed", "walked past", "opened", "picked up"]  # the known order: worst to best
 COLORS = ["red", "green", "blue", "purple", "yellow", "grey"]
 OBJECTS = ["key", "ball", "box", "door"]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Any:
+    """One torch thread, as the student's process has (make_student): two threads on two busy cores crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _toy_captions() -> list[tuple[str, int]]:
@@ -284,3 +296,79 @@ def test_options_are_checked() -> None:
         NoisyOracleAnnotator(flip_prob=1.5)
     with pytest.raises(ValueError, match="unknown llm config keys"):
         ONITeacher(llm={"base_url": "http://127.0.0.1:1/v1", "temperature": 2})
+
+
+def test_example_runs_each_variant_end_to_end() -> None:
+    """``examples/oni_minigrid.py`` as a user starts it, tiny budget: PPO and PPO + ONI (trained reward models)."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(root / "examples" / "oni_minigrid.py"),
+            "--timesteps",
+            "256",
+            "--n-envs",
+            "2",
+            "--variants",
+            "ppo",
+            "oni-classification",
+            "oni-ranking",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(summary["success"]) == {"ppo", "oni-classification", "oni-ranking"}
+    runs = {run["variant"]: run for run in summary["runs"]}
+    assert "oni" not in runs["ppo"] and all(run["timesteps"] >= 256 and run["episodes"] >= 0 for run in runs.values())
+    assert runs["oni-classification"]["oni"]["labels"] > 0
+    assert runs["oni-ranking"]["oni"]["unique_captions"] > 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the student's GPU)")
+def test_models_train_and_resume_on_cuda(tmp_path: Path) -> None:
+    train, held_out = _split(np.random.default_rng(1))
+    model = ClassificationRewardModel(seed=0, device="cuda")
+    model.add_labels({c: int(rank >= 3) for c, rank in train})
+    model.train_steps(40)
+    assert np.mean(model.rewards([c for c, _ in held_out]) == np.array([r >= 3 for _, r in held_out])) > 0.9
+    fresh = ClassificationRewardModel(seed=5, device="cuda")
+    fresh.load_state_dict(load_state(save_state(tmp_path / "m.npz", model.state_dict())))
+    assert fresh.train_steps(3) == pytest.approx(model.train_steps(3), rel=1e-4)
+
+
+def test_unreachable_llm_and_a_failed_restart_degrade_to_zero_reward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No server at the address: requests fail (counted), captions pay 0; an annotator that cannot be restarted
+    after close() (training continued) is replaced by one that labels nothing, with a warning, not a crash."""
+    teacher = ONITeacher(
+        annotator="llm",
+        reward_model="retrieval",
+        llm={"base_url": "http://127.0.0.1:9/v1", "max_retries": 0, "timeout_s": 1.0, "breaker_threshold": 2},
+    )
+    venv = teacher.wrap_vec_env(_seeded_vec_env("Curricula/DoorKey-5x5-v0", n_envs=2))
+    venv.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        *_, infos = venv.step(rng.integers(0, 6, size=2))
+        assert all(info["oni_r_int"] == 0.0 for info in infos)
+    assert teacher.annotator is not None and isinstance(teacher.annotator, object)
+    teacher.annotator.wait_idle(10)  # type: ignore[attr-defined]
+    teacher.close()
+    scalars = teacher.scalars()
+    assert scalars["annotator_failed"] > 0 and scalars["labels"] == 0
+    assert scalars["llm_connection_errors"] + scalars["llm_breaker_rejections"] > 0
+    assert "labelled nothing" in teacher.end_of_training_warnings()[0]
+
+    def broken() -> None:
+        raise RuntimeError("server did not start")
+
+    monkeypatch.setattr(teacher, "start_annotator", broken)
+    for _ in range(20):
+        *_, infos = venv.step(rng.integers(0, 6, size=2))
+        assert all(info["oni_r_int"] == 0.0 for info in infos)
+    assert teacher.annotator_restarts == 1 and teacher.scalars()["annotator_restarts"] == 1
+    teacher.close()
