@@ -8,6 +8,8 @@ Two registered variants:
   list, lowest AIC), components picked in proportion to their mean ALP, samples clipped to the box.
 * ``alp_gmm`` — the same fit schedule and sampler with the known weaknesses fixed: ALP compares a task with the
   nearest of the *recent* tasks (the fit window), so a region stops reporting progress once it stops improving;
+  a component is scored by the change of its returns *in time* over the fit window (:func:`window_component_alp`),
+  not by its mean 1-NN ALP, which reads every step in difficulty between neighbouring tasks as progress;
   tasks live in the unit cube and returns in [0, 1] (bounds or running range); integer dimensions are relaxed with
   jitter and a larger ``reg_covar`` so duplicates cannot collapse a component; fits are cheaper (vectorized numpy
   EM, k searched around the previous k) and may run in a background thread with a deterministic hand-over.
@@ -33,11 +35,16 @@ MIN_HISTORY_FOR_ALP = 5
 
 
 #: how the improved teacher scores a component (see :func:`window_component_alp`)
-COMPONENT_LP_ESTIMATES = ("mean_alp", "window")
+COMPONENT_LP_ESTIMATES = ("mean_alp", "window", "window_lcb")
 
 
 def window_component_alp(
-    tasks: np.ndarray, returns: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+    tasks: np.ndarray,
+    returns: np.ndarray,
+    weights: np.ndarray,
+    means: np.ndarray,
+    covariances: np.ndarray,
+    noise_penalty: float = 0.0,
 ) -> np.ndarray:
     """Absolute learning progress of each component, measured in time rather than across space.
 
@@ -52,6 +59,8 @@ def window_component_alp(
     :param weights: mixture weights, shape (k,)
     :param means: task marginals' means, shape (k, d)
     :param covariances: task marginals' covariances, shape (k, d, d)
+    :param noise_penalty: subtract this many standard errors of the difference (floored at 0), so that a
+        component whose returns merely vary is not mistaken for one that progresses
     :return: one ALP per component, shape (k,); 0 for a component with under one task's worth of either half
     """
     k, n = len(weights), len(tasks)
@@ -59,16 +68,27 @@ def window_component_alp(
         return np.zeros(k)
     log_prob = np.empty((k, n))
     for j in range(k):
-        chol = np.linalg.cholesky(covariances[j] + 1e-9 * np.eye(covariances.shape[-1]))
-        y = np.linalg.solve(chol, (tasks - means[j]).T)
-        log_prob[j] = np.log(max(weights[j], 1e-300)) - 0.5 * np.sum(y * y, axis=0) - np.log(np.diag(chol)).sum()
+        # the task marginal of a fitted component: symmetric, positive definite up to rounding (eigen floor)
+        values, vectors = np.linalg.eigh(covariances[j])
+        values = np.clip(values, 1e-12, None)
+        y = ((tasks - means[j]) @ vectors) / np.sqrt(values)
+        log_prob[j] = np.log(max(weights[j], 1e-300)) - 0.5 * np.sum(y * y, axis=1) - 0.5 * np.log(values).sum()
     resp = np.exp(log_prob - np.logaddexp.reduce(log_prob, axis=0))
     older, newer = resp[:, : n // 2], resp[:, n // 2 :]
     mass_old, mass_new = older.sum(axis=1), newer.sum(axis=1)
     enough = (mass_old >= 1.0) & (mass_new >= 1.0)
     mean_old = older @ returns[: n // 2] / np.maximum(mass_old, 1e-12)
     mean_new = newer @ returns[n // 2 :] / np.maximum(mass_new, 1e-12)
-    return np.where(enough, np.abs(mean_new - mean_old), 0.0)
+    alp = np.abs(mean_new - mean_old)
+    if noise_penalty > 0.0:
+        var_old = older @ returns[: n // 2] ** 2 / np.maximum(mass_old, 1e-12) - mean_old**2
+        var_new = newer @ returns[n // 2 :] ** 2 / np.maximum(mass_new, 1e-12) - mean_new**2
+        stderr = np.sqrt(
+            np.clip(var_old, 0.0, None) / np.maximum(mass_old, 1.0)
+            + np.clip(var_new, 0.0, None) / np.maximum(mass_new, 1.0)
+        )
+        alp = np.clip(alp - noise_penalty * stderr, 0.0, None)
+    return np.where(enough, alp, 0.0)
 
 
 #: presets of the released code (see docs/teachers_continuous.md)
@@ -182,6 +202,9 @@ class ALPGMMTeacher(_ALPGMMBase):
     :param alp_memory: ALP compares a task with the nearest of this many most recent tasks; ``"window"`` (default)
         uses the fit window, ``None`` the whole history (the reference)
     :param alp_scale: rescale the ALP column to [0, 1] by its window maximum before fitting
+    :param component_lp: how a component is scored: ``"window"`` (default) |mean return of its newer half −
+        older half| over the fit window (:func:`window_component_alp`); ``"window_lcb"`` the same minus one standard
+        error; ``"mean_alp"`` its mean 1-NN ALP (the reference)
     :param kwargs: overrides of :class:`~teachers.gmm_teacher.GMMTeacher` options
     """
 
@@ -192,13 +215,9 @@ class ALPGMMTeacher(_ALPGMMBase):
         return_bounds: tuple[float, float] | None = None,
         alp_memory: int | str | None = "window",
         alp_scale: bool = False,
-        component_lp: str = "mean_alp",
-        fit_alp: bool = True,
+        component_lp: str = "window",
         **kwargs: Any,
     ) -> None:
-        if not fit_alp and component_lp == "mean_alp":
-            raise ValueError("fit_alp=False needs component_lp='window' (a component's mean ALP is its ALP coordinate)")
-        self.fit_alp = bool(fit_alp)
         self.alp_scale = bool(alp_scale)
         if component_lp not in COMPONENT_LP_ESTIMATES:
             raise ValueError(f"component_lp must be one of {COMPONENT_LP_ESTIMATES}, got {component_lp!r}")
@@ -219,12 +238,8 @@ class ALPGMMTeacher(_ALPGMMBase):
             weights,
             means[:, : self.tasks.width],
             covariances[:, : self.tasks.width, : self.tasks.width],
+            noise_penalty=1.0 if self.component_lp == "window_lcb" else 0.0,
         )
-
-    def _fit_data(self) -> np.ndarray:
-        if self.fit_alp:
-            return super()._fit_data()
-        return self.tasks.view[-self.fit_window :].copy()
 
     def alp_column(self) -> np.ndarray:
         column = super().alp_column() / self.return_range()

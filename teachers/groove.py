@@ -351,8 +351,3 @@ class GrooveTeacher(LevelReplayTeacher):
         self.schedule.load_state_dict(state["schedule"])
         self._student_return = {str(k): float(v) for k, v in state["student_return"].items()}
         self._entered = {str(k): int(v) for k, v in state["entered"].items()}
-
-
-# GROOVE's own curation lives beside this module and shares its reference schedule. teachers/__init__.py (not this
-# module's owner's file) does not import it yet, so importing this module registers it too.
-import teachers.groove_curation  # noqa: E402, F401

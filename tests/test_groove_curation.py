@@ -47,7 +47,7 @@ def test_the_buffer_starts_full_of_unevaluated_levels_and_new_levels_come_from_i
     assert len(teacher.levels) == 16 and not teacher.evaluated.any()
     before = list(teacher.keys)
     task = teacher.sample()
-    assert task.annotations["source"] == "new" and SPACE.key(task.level) in before
+    assert task.level is not None and task.annotations["source"] == "new" and SPACE.key(task.level) in before
     assert teacher.active.sum() == 1
 
 
@@ -89,7 +89,7 @@ def test_a_level_in_play_is_neither_replayed_again_nor_reset() -> None:
     assert heard[_slot_of(teacher, third)] in (0.3, 0.4)
     slot = _slot_of(teacher, first)
     teacher._reset_lowest(8)  # asks for more fresh levels than idle evaluated ones: active ones stay
-    assert teacher.keys[slot] == SPACE.key(first.level) and teacher.evaluated[slot]
+    assert first.level is not None and teacher.keys[slot] == SPACE.key(first.level) and teacher.evaluated[slot]
     assert teacher.evaluated.sum() == 3, "every idle evaluated level was reset, the 3 in play kept"
 
 

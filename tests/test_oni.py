@@ -372,3 +372,24 @@ def test_unreachable_llm_and_a_failed_restart_degrade_to_zero_reward(monkeypatch
         assert all(info["oni_r_int"] == 0.0 for info in infos)
     assert teacher.annotator_restarts == 1 and teacher.scalars()["annotator_restarts"] == 1
     teacher.close()
+
+
+def test_experiment_config_builds_oni_beside_a_task_teacher() -> None:
+    from curricula.experiment import ExperimentConfig, build
+
+    config = ExperimentConfig(
+        env_id="Curricula/DoorKey-5x5-v0",
+        teacher="random",
+        test_set="uniform:2",
+        n_envs=2,
+        student_kwargs={"n_steps": 64, "policy": "MlpPolicy"},
+        reward_teachers=[{"name": "oni", "kwargs": {"annotator": "oracle", "reward_model": "classification"}}],
+    )
+    vec_env, model, _, curriculum = build(config)
+    try:
+        assert isinstance(vec_env, ONIVecEnv) and [t.name for t in curriculum.reward_teachers] == ["oni"]
+        model.learn(256, callback=curriculum)
+        oni = curriculum.reward_teachers[0]
+        assert isinstance(oni, ONITeacher) and oni.totals["env_steps"] >= 256
+    finally:
+        vec_env.close()

@@ -253,7 +253,10 @@ def test_replay_share_of_steps_or_episodes(balance: str) -> None:
 # -- ACCEL ---------------------------------------------------------------------------------------------------
 def test_accel_mutates_each_replayed_episodes_own_level() -> None:
     """facebookresearch/dcd#11: every edit cycle mutated the first replayed level only, copied to all envs."""
-    teacher = make_teacher("accel", SPACE, seed=3, buffer_size=8, min_fill=0.0, replay_prob=1.0)
+    # three equally weighted parents (tied scores share their rank), so that the three replays play three levels
+    teacher = make_teacher(
+        "accel", SPACE, seed=3, buffer_size=8, min_fill=0.0, replay_prob=1.0, rank_ties="competition"
+    )
     parents = [_level(0, 0, 0, 0), _level(3, 3, 3, 3), _level(1, 2, 1, 2)]
     for lv in parents:
         teacher.buffer.offer(SPACE.key(lv), lv, 1.0, 0.0, clock=0)

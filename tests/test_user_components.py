@@ -156,7 +156,7 @@ def test_check_reports_a_broken_teacher_and_exits_1(
     assert "FAIL teacher always_first_corner: same_seed_same_feedback_same_samples -- AssertionError" in out
     assert "the seed must matter" in out
     assert "PASS teacher always_first_corner: state_round_trip_gives_identical_next_samples" in out
-    assert re.search(r"^3 passed, 1 failed$", out, re.MULTILINE)
+    assert re.search(r"^7 passed, 1 failed$", out, re.MULTILINE)
 
 
 def test_check_with_named_components(capsys: pytest.CaptureFixture[str]) -> None:
@@ -165,7 +165,7 @@ def test_check_with_named_components(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["check", "--env", "Curricula/Toy-v0", "--teacher", "random"]) == 0
     out = capsys.readouterr().out
     assert "PASS env Curricula/Toy-v0: task_outside_the_space_is_rejected" in out
-    assert re.search(r"^10 passed, 0 failed$", out, re.MULTILINE)
+    assert re.search(r"^16 passed, 0 failed$", out, re.MULTILINE)
     with pytest.raises(SystemExit):
         main(["check", "--teacher", "nope"])
     assert "--teacher 'nope' is not registered" in capsys.readouterr().err
