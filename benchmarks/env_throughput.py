@@ -25,7 +25,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 import envs  # noqa: F401 - registers the ids
 import teachers  # noqa: F401 - registers the teachers
 from agents import limit_threads, make_student
-from curricula import CurriculumCallback, Task, TaskEnv, make_teacher
+from curricula import CurriculumCallback, Task, TaskEnv, make_teacher, task_space_of
 from envs.batched_grid import make_batched_env
 from envs.maze import MazeLevelSpace
 
@@ -78,7 +78,7 @@ def compare_env_steps(env_id: str, n_envs: int, batched_steps: int, minigrid_ste
 
 def ppo_steps_per_second(venv: VecEnv, steps: int, policy: str, seed: int, device: str = "cpu") -> float:
     """PPO training steps/s (rollouts and updates) under the curriculum callback with a Random teacher."""
-    space = venv.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
+    space = task_space_of(venv)
     teacher = make_teacher("random", space, seed=seed)
     student = make_student("ppo", venv, seed=seed, policy=policy, device=device)
     started = time.perf_counter()

@@ -13,7 +13,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 import envs  # noqa: F401
 import teachers  # noqa: F401
 from agents.robust_ppo import RobustPPO, make_robust_student, restrict_buffer
-from curricula import CurriculumCallback, EpisodeResult, RolloutSignals, Task, TaskEnv, make_teacher
+from curricula import CurriculumCallback, EpisodeResult, RolloutSignals, Task, TaskEnv, make_teacher, task_space_of
 from curricula.testing import TinyLevelSpace
 from teachers.plr import LevelBuffer, level_digest, replay_distribution, score_ranks
 
@@ -304,7 +304,7 @@ def test_every_episode_of_a_replay_rollout_plays_the_teachers_level() -> None:
         return TaskEnv(spies[-1])
 
     venv = DummyVecEnv([make, make])
-    space = venv.env_method("get_wrapper_attr", "task_space", indices=[0])[0]
+    space = task_space_of(venv)
     teacher = make_teacher("robust_plr", space, seed=0, buffer_size=4, min_fill=0.0, replay_prob=1.0)
     for corner in range(4):  # easy levels (the goal right in front of the agent): many episodes per rollout
         walls = [["."] * space.size for _ in range(space.size)]
