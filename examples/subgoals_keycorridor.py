@@ -79,8 +79,13 @@ def main() -> None:
     parser.add_argument("--llm-model", default="default")
     parser.add_argument("--llm-style", default="llama.cpp", help="llama.cpp, vllm, openai or none")
     args = parser.parse_args()
+    results = []
     for variant in args.variants:
-        print(json.dumps(run(variant, args)))
+        results.append(run(variant, args))
+        print(json.dumps(results[-1]), flush=True)
+    print(
+        json.dumps({"timesteps": args.timesteps, "seed": args.seed, "task_teacher": args.task_teacher, "runs": results})
+    )
 
 
 if __name__ == "__main__":

@@ -81,3 +81,23 @@ def test_ued_maze_example(tmp_path: Path) -> None:
         assert record["env_steps"] >= 2048 and len(record["per_maze"]) >= 3
         assert 0.0 < record["callback_fraction"] < 1.0
     assert "robust" in summary["records"][1] and "robust" not in summary["records"][0]  # ACCEL trains RobustPPO
+
+
+def test_subgoals_keycorridor_example() -> None:
+    summary = run_example(
+        "subgoals_keycorridor.py",
+        "--timesteps",
+        "512",
+        "--n-envs",
+        "2",
+        "--eval-episodes",
+        "1",
+        "--variants",
+        "ppo",
+        "oracle",
+        "--task-teacher",
+        "plr",
+    )
+    assert [run["variant"] for run in summary["runs"]] == ["ppo", "oracle"]
+    assert summary["runs"][0]["teacher"] == {}  # plain PPO: no reward teacher
+    assert summary["runs"][1]["teacher"]["tasks_annotated"] > 0  # the oracle annotated the levels PLR chose
