@@ -176,3 +176,35 @@ def test_experiment_config_composes_reward_teachers(tmp_path: Path) -> None:
     assert (result.run_dir / "checkpoints" / latest / "reward_test_bonus.npz").is_file()
     with pytest.raises(ValueError, match=r"reward_teachers\[0\]: unknown reward teacher 'nope'"):
         build(ExperimentConfig(env_id="Curricula/Toy-v0", reward_teachers=[{"name": "nope"}]))
+
+
+def test_subgoals_and_oni_share_one_run_with_a_task_teacher(tmp_path: Path) -> None:
+    # the two built-in reward teachers composed with PLR through the config, as a user would
+    from curricula.experiment import ExperimentConfig, run_experiment
+
+    env_id = "Curricula/DoorKey-5x5-v0"
+    config = ExperimentConfig(
+        env_id=env_id,
+        teacher="plr",
+        teacher_kwargs={"preset": "cpu"},
+        total_timesteps=512,
+        n_envs=2,
+        test_set="uniform:2",
+        run_root=str(tmp_path),
+        run_name="both",
+        student_kwargs={"n_steps": 128, "policy": "MlpPolicy"},
+        reward_teachers=[
+            {"name": "subgoals", "kwargs": {"env_id": env_id, "source": "oracle"}},
+            {"name": "oni", "kwargs": {"annotator": "oracle", "device": "cpu"}},
+        ],
+    )
+    result = run_experiment(config)
+    episodes = [json.loads(line) for line in (result.run_dir / "episodes.jsonl").read_text().splitlines()]
+    assert episodes and all("subgoals" in e["task"]["annotations"] for e in episodes)
+    # what PLR heard is the env's own return: MiniGrid pays in [0, 1], shaping and intrinsic reward come on top
+    assert all(0.0 <= e["return"] <= 1.0 for e in episodes)
+    progress = (result.run_dir / "logs" / "progress.csv").read_text().splitlines()[0]
+    assert "reward/subgoals/tasks_annotated" in progress and "reward/oni/" in progress
+    latest = json.loads((result.run_dir / "checkpoints" / "latest.json").read_text())["path"]
+    saved = {p.name for p in (result.run_dir / "checkpoints" / latest).iterdir()}
+    assert {"reward_subgoals.npz", "reward_oni.npz", "teacher.npz"} <= saved
