@@ -311,10 +311,14 @@ def test_improved_scores_components_by_window_alp() -> None:
         teacher.gmm.means[:, :d],
         teacher.gmm.covariances[:, :d, :d],
     )
-    np.testing.assert_allclose(teacher.gmm.lp, expected)
+    mean_alp = np.clip(teacher.gmm.means[:, -1], 0.0, None)
+    np.testing.assert_allclose(teacher.gmm.lp, expected + teacher.mean_alp_share * mean_alp)
+    assert teacher.mean_alp_share == 0.1
     reference = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], component_lp="mean_alp")
     _run(reference, 120)
     assert isinstance(reference, ALPGMMTeacher) and reference.gmm is not None
     np.testing.assert_allclose(reference.gmm.lp, np.clip(reference.gmm.means[:, -1], 0.0, None))
     with pytest.raises(ValueError, match="component_lp"):
         make_teacher("alp_gmm", STUMP, component_lp="median")
+    with pytest.raises(ValueError, match="mean_alp_share"):
+        make_teacher("alp_gmm", STUMP, mean_alp_share=-1.0)
