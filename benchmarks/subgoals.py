@@ -40,23 +40,9 @@ def _make_train_env(env_id: str, teacher: Any, env_kwargs: dict[str, Any]) -> An
 
 def _success_rate(model: Any, env_id: str, episodes: int) -> float:
     """Success on held-out levels (seeds 10^6 + i), bare env: no subgoal input, no shaping, no LLM."""
-    import gymnasium as gym
+    from envs.minigrid_seeded import held_out_success_rate
 
-    from curricula.task import Task
-
-    env = gym.make(env_id)
-    wins = 0
-    for i in range(episodes):
-        obs, _ = env.reset(seed=i, options={"task": Task(id=i, level={"seed": 1_000_000 + i})})
-        done = False
-        reward: Any = 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=False)
-            obs, reward, terminated, truncated, _ = env.step(int(action))
-            done = terminated or truncated
-        wins += float(reward) > 0  # MiniGrid pays only on success
-    env.close()
-    return wins / episodes
+    return held_out_success_rate(model, env_id, episodes, first_seed=1_000_000)
 
 
 def train_variant(spec: dict[str, Any]) -> dict[str, Any]:

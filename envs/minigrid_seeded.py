@@ -80,3 +80,29 @@ class SeededMiniGridEnv(MiniGridSubgoalsMixin, gym.Wrapper[np.ndarray, int, Any,
 def make_seeded_minigrid(minigrid_id: str, num_seeds: int | None = None, **kwargs: Any) -> SeededMiniGridEnv:
     """Entry point of the seeded MiniGrid ids (see :data:`SEEDED_MINIGRID_IDS`)."""
     return SeededMiniGridEnv(minigrid_id, num_seeds=num_seeds, **kwargs)
+
+
+def held_out_success_rate(model: Any, env_id: str, episodes: int, first_seed: int) -> float:
+    """Success rate of ``model`` on levels ``first_seed .. first_seed + episodes - 1`` of a seeded MiniGrid id,
+    played on the bare env (no subgoal input, no shaping, no LLM) with the stochastic policy.
+
+    :param model: anything with SB3's ``predict``
+    :param env_id: a seeded MiniGrid id (:data:`SEEDED_MINIGRID_IDS`)
+    :param episodes: levels played, one episode each
+    :param first_seed: the first level seed (held-out seeds lie far from the training ones)
+    """
+    from curricula.task import Task
+
+    env = gym.make(env_id)
+    wins = 0
+    for i in range(episodes):
+        obs, _ = env.reset(seed=i, options={"task": Task(id=i, level={"seed": first_seed + i})})
+        done = False
+        reward: Any = 0.0
+        while not done:
+            action, _ = model.predict(obs, deterministic=False)
+            obs, reward, terminated, truncated, _ = env.step(int(action))
+            done = terminated or truncated
+        wins += float(reward) > 0  # MiniGrid pays only on success
+    env.close()
+    return wins / episodes

@@ -22,25 +22,14 @@ import teachers  # noqa: F401 - registers the teachers, "subgoals" among them
 from agents import make_student
 from curricula import CurriculumCallback, TaskEnv, make_teacher, task_space_of
 from curricula.reward_teacher import make_reward_teacher, wrap_task_env
-from curricula.task import Task
+from envs.minigrid_seeded import held_out_success_rate
 
 ENV_ID = "Curricula/KeyCorridorS3R3-v0"
 
 
 def evaluate(model: Any, episodes: int) -> float:
     """Success rate on held-out seeds with a bare env: no subgoal input, no shaping, no LLM."""
-    env = gym.make(ENV_ID)
-    wins = 0
-    for i in range(episodes):
-        obs, _ = env.reset(seed=i, options={"task": Task(id=i, level={"seed": 10_000_000 + i})})
-        done = False
-        reward: Any = 0.0
-        while not done:
-            action, _ = model.predict(obs, deterministic=False)
-            obs, reward, terminated, truncated, _ = env.step(int(action))
-            done = terminated or truncated
-        wins += float(reward) > 0  # MiniGrid pays only on success
-    return wins / episodes
+    return held_out_success_rate(model, ENV_ID, episodes, first_seed=10_000_000)
 
 
 def run(variant: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -185,7 +185,7 @@ class ReferenceSchedule:
         self.seconds = float(state["reference_seconds"])
 
 
-def reference_spec_for(
+def reference_schedule_for(
     space: TaskSpace,
     env_id: str | None,
     reference_algo: str,
@@ -193,19 +193,23 @@ def reference_spec_for(
     reference_eval_episodes: int,
     reference_seed: int,
     reference_mode: str,
-) -> ReferenceSpec | None:
-    """The reference learner's spec (None without an env id: then every score is the fallback)."""
+    reference_interval: int,
+    reference_lag: int | None,
+) -> ReferenceSchedule:
+    """The reference schedule of both GROOVE teachers, from their ``reference_*`` options (without an env id the
+    schedule has no learner, and every score is the fallback)."""
     env_id = env_id if env_id is not None else getattr(space, "env_id", None)
-    if env_id is None:
-        return None
-    return ReferenceSpec(
-        env_id=env_id,
-        algo=reference_algo,
-        budget=int(reference_budget),
-        eval_episodes=int(reference_eval_episodes),
-        seed=int(reference_seed),
-        mode=reference_mode,
-    )
+    spec = None
+    if env_id is not None:
+        spec = ReferenceSpec(
+            env_id=env_id,
+            algo=reference_algo,
+            budget=int(reference_budget),
+            eval_episodes=int(reference_eval_episodes),
+            seed=int(reference_seed),
+            mode=reference_mode,
+        )
+    return ReferenceSchedule(spec, reference_interval, reference_interval if reference_lag is None else reference_lag)
 
 
 @register_teacher("groove")
@@ -250,7 +254,7 @@ class GrooveTeacher(LevelReplayTeacher):
         super().__init__(space, seed, **kwargs)
         if not 0.0 < return_smoothing <= 1.0:
             raise ValueError(f"return_smoothing must be in (0, 1], got {return_smoothing}")
-        spec = reference_spec_for(
+        self.schedule = reference_schedule_for(
             self.space,
             env_id,
             reference_algo,
@@ -258,9 +262,8 @@ class GrooveTeacher(LevelReplayTeacher):
             reference_eval_episodes,
             reference_seed,
             reference_mode,
-        )
-        self.schedule = ReferenceSchedule(
-            spec, reference_interval, reference_interval if reference_lag is None else reference_lag
+            reference_interval,
+            reference_lag,
         )
         self.return_smoothing = float(return_smoothing)
         #: the student's moving-average return per level key, for the levels in the buffer only

@@ -30,7 +30,7 @@ import numpy as np
 from curricula.spaces import LevelSpace, TaskSpace
 from curricula.task import EpisodeResult, Task
 from curricula.teacher import Teacher, register_teacher
-from teachers.groove import ReferenceSchedule, reference_spec_for
+from teachers.groove import reference_schedule_for
 
 REPLAY_ORDERS = ("top_k", "softmax")
 SOURCE_NEW, SOURCE_REPLAY = "new", "replay"
@@ -115,7 +115,7 @@ class GrooveCurationTeacher(Teacher):
         self.replay_order = replay_order
         self.temperature = float(temperature)
         self.return_smoothing = float(return_smoothing)
-        spec = reference_spec_for(
+        self.schedule = reference_schedule_for(
             self.space,
             env_id,
             reference_algo,
@@ -123,9 +123,8 @@ class GrooveCurationTeacher(Teacher):
             reference_eval_episodes,
             reference_seed,
             reference_mode,
-        )
-        self.schedule = ReferenceSchedule(
-            spec, reference_interval, reference_interval if reference_lag is None else reference_lag
+            reference_interval,
+            reference_lag,
         )
         #: the buffer, one entry per slot: level, key, evaluated?, the student's return (NaN until evaluated),
         #: birth (a counter: the order in which slots were filled), tasks in flight on it

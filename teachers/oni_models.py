@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -106,7 +107,7 @@ def _load_optimizer_state(optimizer: torch.optim.Optimizer, saved: Mapping[str, 
     optimizer.load_state_dict({"state": state, "param_groups": list(saved["param_groups"])})
 
 
-class RewardModel:
+class RewardModel(ABC):
     """A caption -> reward mapping that learns from LLM feedback.
 
     :param kind: ``"retrieval"``, ``"classification"`` or ``"ranking"``
@@ -139,8 +140,9 @@ class RewardModel:
             self._cache.update(zip(missing, values.tolist(), strict=True))
         return np.array([self._cache[c] for c in captions], dtype=np.float32)
 
+    @abstractmethod
     def _compute(self, captions: list[str]) -> np.ndarray:
-        raise NotImplementedError
+        """Rewards of captions not in the cache (only called once the model is ready)."""
 
     def state_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "version": self.version, "gradient_steps": self.gradient_steps}
