@@ -1,13 +1,13 @@
-"""ALP-GMM against Random on the batched wide obstacle grids, over several seeds: is the difference real?
+"""The quick start over several seeds: is ALP-GMM's advantage over Random real at the demo's budget?
 
-Each (teacher, seed) trains its own PPO student (MLP over the 7x7x3 view, ``agents.make_student`` defaults) on
-``--n-envs`` batched sub-envs of ``Curricula/ObstacleGridWide-v0`` (rooms 5..21, 0..30 obstacles: most of the space
-is out of a fresh student's reach within the budget), then plays every task of the quick start's 5x4 test grid
-once, deterministically, in the MiniGrid env (the reference implementation). Printed: the % of test tasks solved,
-mean ± std over seeds per teacher, and a bootstrap 95 % confidence interval of the difference ALP-GMM − Random.
+Runs ``examples/quickstart.py`` (``make demo``'s experiment: PPO with an MLP on the batched
+``Curricula/ObstacleGridWide-v0``, rooms 5..21 x 0..30 obstacles, tested on the MiniGrid env's 5x4 grid of test
+tasks) once per seed, each in its own interpreter, ``--workers`` at a time, with the quick start's defaults unless
+options are given. Printed: the % of test tasks solved, mean ± std over seeds per teacher, and a bootstrap 95 %
+confidence interval of the difference ALP-GMM − Random (seeds resampled within each teacher).
 
-    python benchmarks/demo_seeds.py                       # 5 seeds x 2 teachers, 2 runs at a time
-    python benchmarks/demo_seeds.py --steps 400000 --seeds 10
+    python benchmarks/demo_seeds.py                       # 5 seeds of the demo, 2 at a time
+    python benchmarks/demo_seeds.py --seeds 10 --steps 1000000
 
 The last line is JSON with ``diff_ci`` (percentage points) and the per-seed figures.
 """
@@ -16,31 +16,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
+import subprocess
+import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401 - registers the ids
-import teachers  # noqa: F401 - registers the teachers
-from agents import make_student
-from curricula import CurriculumCallback, TaskEnv, TestSet, make_teacher
-from curricula.evaluation import evaluate
-from envs.batched_grid import make_batched_env
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart.py"
 
 
-def train_and_test(job: dict[str, Any]) -> dict[str, Any]:
-    """Train one student under one teacher on the batched env and test it on the MiniGrid env."""
-    venv = make_batched_env(job["env_id"], job["n_envs"], seed=job["seed"])
-    teacher = make_teacher(job["teacher"], venv.task_space, seed=job["seed"])
-    student = make_student("ppo", venv, seed=job["seed"], policy="MlpPolicy", device="cpu")
-    started = time.perf_counter()
-    student.learn(job["steps"], callback=CurriculumCallback(teacher))
-    wall = time.perf_counter() - started
-    report = evaluate(student, TaskEnv(gym.make(job["env_id"])), TestSet.grid(venv.task_space, [5, 4]))
-    return {**job, "solved_percent": float(report.mastered_percent), "train_seconds": round(wall, 1)}
+def run_quickstart(seed: int, options: list[str], run_root: str) -> dict[str, Any]:
+    """One quick start (every teacher, one seed) in a fresh interpreter; its JSON summary."""
+    command = [sys.executable, str(QUICKSTART), "--seed", str(seed), "--run-root", run_root, "--no-progress", *options]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
 
 
 def bootstrap_diff_ci(
@@ -56,28 +52,26 @@ def bootstrap_diff_ci(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env-id", default="Curricula/ObstacleGridWide-v0")
     parser.add_argument("--teachers", nargs=2, default=["alp_gmm", "random"], help="the two teachers compared")
-    parser.add_argument("--steps", type=int, default=150_000, help="env steps of training per run")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--n-envs", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2, help="runs trained at the same time (one per core)")
+    parser.add_argument("--steps", type=int, default=None, help="env steps per teacher (default: the quick start's)")
+    parser.add_argument("--n-envs", type=int, default=None, help="training envs (default: the quick start's)")
+    parser.add_argument("--env-id", default=None, help="default: the quick start's")
+    parser.add_argument("--workers", type=int, default=2, help="quick starts run at the same time (one per core)")
     args = parser.parse_args()
-    jobs = [
-        {"env_id": args.env_id, "teacher": t, "seed": s, "steps": args.steps, "n_envs": args.n_envs}
-        for s in range(args.seeds)
-        for t in args.teachers
-    ]
+    options = ["--teachers", *args.teachers]
+    for flag, value in (("--steps", args.steps), ("--n-envs", args.n_envs), ("--env-id", args.env_id)):
+        if value is not None:
+            options += [flag, str(value)]
     started = time.perf_counter()
-    if args.workers > 1:
-        with mp.get_context("spawn").Pool(args.workers) as pool:
-            results = pool.map(train_and_test, jobs, chunksize=1)
-    else:
-        results = [train_and_test(job) for job in jobs]
-    solved = {t: np.array([r["solved_percent"] for r in results if r["teacher"] == t]) for t in args.teachers}
+    with tempfile.TemporaryDirectory() as run_root, ThreadPoolExecutor(args.workers) as pool:
+        summaries = list(pool.map(lambda seed: run_quickstart(seed, options, run_root), range(args.seeds)))
+    runs = [run for summary in summaries for run in summary["runs"]]
+    solved = {t: np.array([r["test_mastered_percent"] for r in runs if r["teacher"] == t]) for t in args.teachers}
     first, second = args.teachers
     low, high = bootstrap_diff_ci(solved[first], solved[second])
-    print(f"{args.env_id}, {args.steps:,} steps x {args.seeds} seeds, {args.n_envs} batched envs, PPO MLP")
+    steps, env_id = runs[0]["env_steps"], summaries[0]["env_id"]
+    print(f"{env_id}, {steps:,} steps per teacher x {args.seeds} seeds (examples/quickstart.py {' '.join(options)})")
     print("| teacher | test tasks solved (% of 20), mean ± std | per seed |")
     print("|---|---|---|")
     for teacher in args.teachers:
@@ -89,16 +83,16 @@ def main() -> None:
     print(f"{first} - {second}: {diff:+.1f} points, bootstrap 95% CI [{low:+.1f}, {high:+.1f}]")
     print(f"wall time {time.perf_counter() - started:.0f} s")
     print(json.dumps({
-        "env_id": args.env_id,
-        "steps": args.steps,
+        "env_id": env_id,
+        "steps": steps,
         "seeds": args.seeds,
-        "n_envs": args.n_envs,
+        "options": options,
         "mean": {t: round(float(v.mean()), 2) for t, v in solved.items()},
         "std": {t: round(float(v.std(ddof=1)), 2) for t, v in solved.items()},
         "per_seed": {t: v.tolist() for t, v in solved.items()},
         "diff": round(float(diff), 2),
         "diff_ci": [round(low, 2), round(high, 2)],
-        "train_seconds": [r["train_seconds"] for r in results],
+        "train_seconds": {t: [r["wall_time_s"] for r in runs if r["teacher"] == t] for t in args.teachers},
         "wall_seconds": round(time.perf_counter() - started, 1),
     }))  # fmt: skip
 

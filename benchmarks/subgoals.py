@@ -28,6 +28,9 @@ from typing import Any
 
 import numpy as np
 
+#: PPO alone, PPO + oracle subgoals, PPO + the noisy oracle at the paper's Llama accuracy (shaping only)
+VARIANTS = ("ppo", "oracle", "noisy_llama")
+
 
 def _make_train_env(env_id: str, teacher: Any, env_kwargs: dict[str, Any]) -> Any:
     import gymnasium as gym
@@ -71,7 +74,9 @@ def train_variant(spec: dict[str, Any]) -> dict[str, Any]:
         make_teacher("random", task_space_of(env_id), seed=seed),
         reward_teachers=[reward_teacher] if reward_teacher is not None else [],
     )
-    model = make_student("ppo", venv, seed=seed, device="cpu", n_steps=128, batch_size=256, learning_rate=2.5e-4)
+    model = make_student(
+        "ppo", venv, seed=seed, device="cpu", policy=spec["policy"], n_steps=128, batch_size=256, learning_rate=2.5e-4
+    )
     curve: list[tuple[int, float]] = []
 
     class Evaluate(BaseCallback):
@@ -150,12 +155,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--n-envs", type=int, default=8)
+    parser.add_argument("--policy", default="cnn", help="the student's network: 'cnn' (the grid CNN) or 'MlpPolicy'")
     parser.add_argument("--eval-every", type=int, default=20_000)
     parser.add_argument("--eval-episodes", type=int, default=30)
     parser.add_argument("--envs", nargs="+", default=["Curricula/KeyCorridorS3R3-v0"])
     parser.add_argument("--fps-steps", type=int, default=4096)
     parser.add_argument("--fps-levels", type=int, default=4)
     parser.add_argument("--skip-fps", action="store_true")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = parser.parse_args()
     if args.quick:
         args.budget, args.seeds, args.eval_every, args.eval_episodes = 1024, 1, 1024, 3
@@ -167,12 +174,13 @@ def main() -> None:
             "seed": seed,
             "budget": args.budget,
             "n_envs": args.n_envs,
+            "policy": args.policy,
             "eval_every": args.eval_every,
             "eval_episodes": args.eval_episodes,
         }
         for env_id in args.envs
         for seed in range(args.seeds)
-        for variant in ("ppo", "oracle", "noisy_llama")
+        for variant in args.variants
     ]
     start = time.perf_counter()
     if args.workers > 1:
@@ -186,7 +194,7 @@ def main() -> None:
         )
     steps_to_80: dict[str, Any] = {}
     for env_id in args.envs:
-        for variant in ("ppo", "oracle", "noisy_llama"):
+        for variant in args.variants:
             per_seed = [r["steps_to_80"] for r in runs if r["env_id"] == env_id and r["variant"] == variant]
             reached = [s for s in per_seed if s is not None]
             # median over seeds, counting a seed that never reached 80 % as slower than any that did
@@ -198,6 +206,7 @@ def main() -> None:
         "budget": args.budget,
         "seeds": args.seeds,
         "n_envs": args.n_envs,
+        "policy": args.policy,
         "eval_every": args.eval_every,
         "eval_episodes": args.eval_episodes,
         "steps_to_80": steps_to_80,

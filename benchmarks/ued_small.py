@@ -25,6 +25,7 @@ import json
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def run_seed(
         "--n-envs",
         str(n_envs),
         "--out",
-        str(out / f"seed{seed}.png"),
+        str(out / f"seed{seed}_{'_'.join(methods)}.png"),
         *(["--batched"] if batched else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -155,6 +156,7 @@ def main() -> None:
     )
     parser.add_argument("--batched", action="store_true", help="train on the batched maze env")
     parser.add_argument("--n-envs", type=int, default=8, help="training envs per run")
+    parser.add_argument("--workers", type=int, default=1, help="runs at the same time (one per core)")
     args = parser.parse_args()
     steps, seeds, eval_episodes = (4096, [0], 2) if args.quick else (args.steps, args.seeds, 10)
     # --quick shrinks the buffer and GROOVE's reference so that replay, mutation and AR all happen in 4k steps
@@ -165,22 +167,22 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    records = []
-    with open(out / "records.jsonl", "w") as log:
-        for seed in seeds:
-            # one interpreter per (seed, method), so that every finished run is written at once
-            runs = (
-                record
-                for method in args.methods
-                for record in run_seed([method], seed, steps, eval_episodes, overrides, out, args.batched, args.n_envs)
-            )
-            for record in runs:
+    records: list[dict[str, Any]] = []
+    # one interpreter per (seed, method), --workers at a time, so that every finished run is written at once
+    jobs = [(seed, method) for seed in seeds for method in args.methods]
+
+    def run_job(job: tuple[int, str]) -> list[dict[str, Any]]:
+        seed, method = job
+        return run_seed([method], seed, steps, eval_episodes, overrides, out, args.batched, args.n_envs)
+
+    with open(out / "records.jsonl", "w") as log, ThreadPoolExecutor(args.workers) as pool:
+        for done in pool.map(run_job, jobs):  # threads only wait on the worker processes
+            for record in done:
                 records.append(record)
-                method = record["method"]
                 log.write(json.dumps(record) + "\n")
                 log.flush()
                 print(
-                    f"{method:>11} seed {seed}: held-out {record['held_out_solve_rate']:.2f}, "
+                    f"{record['method']:>15} seed {record['seed']}: held-out {record['held_out_solve_rate']:.2f}, "
                     f"train-dist {record['train_distribution_solve_rate']:.2f}, "
                     f"scoring {100 * record['scoring_fraction']:.2f} % of rollout time, {record['wall_s']} s",
                     flush=True,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from curricula.experiment import (
+    VEC_ENV_KINDS,
     ExperimentConfig,
     check_config,
     evaluate_run,
@@ -59,7 +60,7 @@ def _train_parser(subparsers: Any) -> None:
     train.add_argument("--student-kwargs", type=json.loads, default=None, help="JSON dict for agents.make_student")
     train.add_argument("--total-timesteps", type=int, default=None)
     train.add_argument("--n-envs", type=int, default=None)
-    train.add_argument("--vec-env", default=None, choices=["dummy", "subproc"])
+    train.add_argument("--vec-env", default=None, choices=list(VEC_ENV_KINDS))
     train.add_argument("--seed", type=int, default=None)
     train.add_argument("--test-set", default=None, help="grid:N, grid:N,M or uniform:N")
     train.add_argument("--success-threshold", type=float, default=None)

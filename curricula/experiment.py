@@ -56,6 +56,9 @@ from curricula.teacher import Teacher, make_teacher, registered_teachers
 from curricula.wrappers import TaskEnv
 
 VEC_ENVS: dict[str, type[VecEnv]] = {"dummy": DummyVecEnv, "subproc": SubprocVecEnv}
+#: ``vec_env`` values: the two SB3 VecEnvs over ``TaskEnv``s, or ``batched`` (``envs.make_batched_env``: the env
+#: family stepped as one array program, for the ids in ``envs.BATCHED_ENV_IDS``)
+VEC_ENV_KINDS = (*VEC_ENVS, "batched")
 
 
 @dataclass
@@ -70,7 +73,9 @@ class ExperimentConfig:
     :param student_kwargs: passed to :func:`agents.make_student` (e.g. ``policy``, ``n_steps``)
     :param total_timesteps: env steps of training
     :param n_envs: parallel envs
-    :param vec_env: ``dummy`` (fastest on few cores for cheap envs) or ``subproc``
+    :param vec_env: ``dummy`` (fastest on few cores for cheap envs), ``subproc``, or ``batched`` (the batched
+        version of a grid family, ``envs.BATCHED_ENV_IDS``: many times cheaper steps; evaluation still plays the
+        MiniGrid env; no ``env_kwargs`` or reward teachers)
     :param seed: seeds the student, the teacher and the test set
     :param test_set: ``grid:N`` (N points per dimension, or ``grid:N,M,...``) or ``uniform:N``
     :param success_threshold: return at which an episode counts as solved, for envs without ``is_success``
@@ -107,8 +112,8 @@ class ExperimentConfig:
     imports: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.vec_env not in VEC_ENVS:
-            raise OptionsError(f"vec_env must be one of {sorted(VEC_ENVS)}, got {self.vec_env!r}")
+        if self.vec_env not in VEC_ENV_KINDS:
+            raise OptionsError(f"vec_env must be one of {sorted(VEC_ENV_KINDS)}, got {self.vec_env!r}")
         for name in ("total_timesteps", "n_envs"):
             if getattr(self, name) < 1:
                 raise OptionsError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -295,11 +300,27 @@ def check_config(config: ExperimentConfig) -> None:
     for k, spec in enumerate(config.reward_teachers):
         reward_cls = registered_reward_teachers()[spec["name"]]
         validate_options(spec.get("kwargs", {}), declared_options(reward_cls), f"reward_teachers[{k}].kwargs")
+    if config.vec_env == "batched":
+        check_batched(config)
     space = _constructed("env_kwargs", env_options(env_id), config.env_kwargs, lambda: _task_space(config))
     try:
         make_test_set(config.test_set, space, config.seed)
     except ValueError as err:
         raise OptionsError(str(err)) from None
+
+
+def check_batched(config: ExperimentConfig) -> None:
+    """``vec_env="batched"`` needs an env with a batched version, and nothing that wraps single envs."""
+    import envs
+
+    if config.env_id not in envs.BATCHED_ENV_IDS:
+        raise OptionsError(
+            f"env_id: {config.env_id!r} has no batched version (vec_env='batched'); batched ids: "
+            f"{list(envs.BATCHED_ENV_IDS)}; or use vec_env='dummy'"
+        )
+    for name in ("env_kwargs", "reward_teachers"):
+        if getattr(config, name):
+            raise OptionsError(f"{name}: not supported with vec_env='batched' (it wraps single envs); use 'dummy'")
 
 
 def student_options(algo: str) -> dict[str, DeclaredOption]:
@@ -392,8 +413,14 @@ def build(
         )
         for k, spec in enumerate(config.reward_teachers)
     ]
-    vec_cls: Any = VEC_ENVS[config.vec_env]
-    vec_env = wrap_vec_env(vec_cls([env_factory(config, reward_teachers)] * config.n_envs), reward_teachers)
+    vec_env: VecEnv
+    if config.vec_env == "batched":
+        import envs
+
+        vec_env = envs.make_batched_env(config.env_id, config.n_envs, seed=config.seed)
+    else:
+        vec_cls: Any = VEC_ENVS[config.vec_env]
+        vec_env = wrap_vec_env(vec_cls([env_factory(config, reward_teachers)] * config.n_envs), reward_teachers)
     model = _constructed(
         "student_kwargs",
         student_options(config.algo),

@@ -25,3 +25,32 @@ def test_gpu_benchmark_quick_mode_writes_its_json(tmp_path: Path) -> None:
     }
     assert all(r["steps_per_s"] > 0 for r in result["ppo"]) and not result["skipped"]
     assert all(r["on_device"] > 0 and r["with_host_copy"] > 0 for r in result["env"])
+
+
+def test_env_throughput_quick_mode_reports_every_ratio() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "env_throughput.py"), "--quick", "--n-envs", "8", "64"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(result["env_speedup"]) == {"8", "64"} and all(r > 0 for r in result["env_speedup"].values())
+    assert result["ppo_speedup"] > 0 and result["ppo_speedup_defaults"] > 0
+    assert set(result["plr_robust_steps_per_s"]) == {"MlpPolicy/32", "cnn/32", "MlpPolicy/64"}
+    # PLR⊥ trains on replayed levels only: some steps, never more than all
+    assert all(0.0 < share <= 1.0 for share in result["plr_robust_trained_share"].values())
+
+
+def test_demo_seeds_runs_the_quick_start_per_seed_and_bootstraps_the_difference() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "demo_seeds.py"), "--seeds", "2", "--steps", "2048",
+         "--n-envs", "4"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["seeds"] == 2 and set(result["per_seed"]) == {"alp_gmm", "random"}
+    low, high = result["diff_ci"]
+    diffs = [a - b for a in result["per_seed"]["alp_gmm"] for b in result["per_seed"]["random"]]
+    assert min(diffs) <= low <= result["diff"] <= high <= max(diffs)
+    assert "| alp_gmm |" in done.stdout and "| random |" in done.stdout

@@ -1,4 +1,4 @@
-"""30 malformed configs and overrides through the real command line: one line naming the field, exit code 2."""
+"""32 malformed configs and overrides through the real command line: one line naming the field, exit code 2."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ CASES: list[tuple[list[str], list[str]]] = [
     (["--n-envs", "0"], ["n_envs must be >= 1"]),
     (["seed=-1"], ["seed must be >= 0"]),
     (['vec_env="threads"'], ["vec_env must be one of", "threads"]),
+    (["--vec-env", "batched"], ["env_id: 'Curricula/Toy-v0' has no batched version", "Curricula/Maze-v0"]),
+    (["--vec-env", "batched", *MAZE, "env_kwargs.max_steps_per_cell=3"], ["env_kwargs: not supported", "batched"]),
     (["colour=1"], ["unknown config keys ['colour']"]),
     (['success_threshold="high"'], ["success_threshold", "valid number", "'high'"]),
     (['imports="my_envs"'], ["imports", "valid list"]),

@@ -26,10 +26,13 @@ def run_example(script: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_quickstart_compares_teachers_and_writes_plots(tmp_path: Path) -> None:
+@pytest.mark.parametrize("train_env", ["batched", "minigrid"])
+def test_quickstart_compares_teachers_and_writes_plots(tmp_path: Path, train_env: str) -> None:
+    flags = ["--minigrid"] if train_env == "minigrid" else []
     summary = run_example(
-        "quickstart.py", "--steps", "2048", "--n-envs", "2", "--no-progress", "--run-root", str(tmp_path)
+        "quickstart.py", "--steps", "2048", "--n-envs", "2", "--no-progress", "--run-root", str(tmp_path), *flags
     )
+    assert summary["train_env"] == train_env
     assert [run["teacher"] for run in summary["runs"]] == ["alp_gmm", "random"]
     for run in summary["runs"]:
         assert run["env_steps"] >= 2048 and run["episodes"] > 0

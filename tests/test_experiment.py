@@ -80,3 +80,13 @@ def test_user_teacher_registered_in_a_test_module_is_visible() -> None:
     task = teacher.sample()
     teacher.update(EpisodeResult(task=task, episode_return=0.0, length=1, success=None))
     assert isinstance(task, Task) and teacher.episodes_seen == 1
+
+
+def test_batched_vec_env_trains_on_the_batched_family_and_evaluates_on_minigrid(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path, env_id="Curricula/ObstacleGrid-v0", vec_env="batched", teacher="alp_gmm", total_timesteps=256
+    )
+    result = run_experiment(config)
+    assert result.env_steps == 256  # 2 envs x 64 steps x 2 rollouts
+    evaluation = json.loads((result.run_dir / "eval.jsonl").read_text().splitlines()[-1])
+    assert evaluation["timesteps"] == 256 and len(evaluation["successes"]) == 4  # grid:2 over size x obstacles
