@@ -1,7 +1,7 @@
 """The quick start over several seeds: is ALP-GMM's advantage over Random real at the demo's budget?
 
 Runs ``examples/quickstart.py`` (``make demo``'s experiment: PPO with an MLP on the batched
-``Curricula/ObstacleGridWide-v0``, rooms 5..21 x 0..30 obstacles, tested on the MiniGrid env's 5x4 grid of test
+``Curricula/ObstacleGridLarge-v0``, rooms 5..27 x 0..50 obstacles, tested on the MiniGrid env's 5x4 grid of test
 tasks) once per seed, each in its own interpreter, ``--workers`` at a time, with the quick start's defaults unless
 options are given. Printed: the % of test tasks solved, mean ± std over seeds per teacher, and a bootstrap 95 %
 confidence interval of the difference ALP-GMM − Random (seeds resampled within each teacher).

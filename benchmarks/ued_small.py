@@ -11,7 +11,8 @@ rollout wall time (target <= 2 %), all callback work as a fraction, and GROOVE's
     nice python benchmarks/ued_small.py --batched --n-envs 16 --methods dr plr robust_plr accel groove \
         groove_curation --steps 50000 --out runs/ued_batched   # the batched maze env (envs.make_batched_env)
 
-``--batched`` trains on the batched maze env; scoring cost is then measured against its (much cheaper) rollouts.
+``--workers N`` runs N (seed, method) runs at a time; ``--resume`` keeps the runs already recorded in ``--out`` and
+runs the rest (a long batch can be continued in another session). ``--batched`` trains on the batched maze env; scoring cost is then measured against its (much cheaper) rollouts.
 Besides the solve rates it writes ``curves.png``: per method, over training, the replay share of the episodes, the
 buffer fill and the median (10-90 % band) of the buffer's scores, from each record's ``trace``.
 
@@ -157,6 +158,9 @@ def main() -> None:
     parser.add_argument("--batched", action="store_true", help="train on the batched maze env")
     parser.add_argument("--n-envs", type=int, default=8, help="training envs per run")
     parser.add_argument("--workers", type=int, default=1, help="runs at the same time (one per core)")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the runs already in --out's records.jsonl and run only the rest"
+    )
     args = parser.parse_args()
     steps, seeds, eval_episodes = (4096, [0], 2) if args.quick else (args.steps, args.seeds, 10)
     # --quick shrinks the buffer and GROOVE's reference so that replay, mutation and AR all happen in 4k steps
@@ -168,14 +172,19 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     records: list[dict[str, Any]] = []
+    log_path = out / "records.jsonl"
+    if args.resume and log_path.is_file():  # the runs already recorded there count; the rest are run
+        records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+        records = [r for r in records if r["seed"] in seeds and r["method"] in args.methods and r["env_steps"] >= steps]
+    done_jobs = {(r["seed"], r["method"]) for r in records}
     # one interpreter per (seed, method), --workers at a time, so that every finished run is written at once
-    jobs = [(seed, method) for seed in seeds for method in args.methods]
+    jobs = [(seed, method) for seed in seeds for method in args.methods if (seed, method) not in done_jobs]
 
     def run_job(job: tuple[int, str]) -> list[dict[str, Any]]:
         seed, method = job
         return run_seed([method], seed, steps, eval_episodes, overrides, out, args.batched, args.n_envs)
 
-    with open(out / "records.jsonl", "w") as log, ThreadPoolExecutor(args.workers) as pool:
+    with open(log_path, "a" if args.resume else "w") as log, ThreadPoolExecutor(args.workers) as pool:
         for done in pool.map(run_job, jobs):  # threads only wait on the worker processes
             for record in done:
                 records.append(record)

@@ -19,6 +19,8 @@ from curricula.registration import register_env
 from envs.maze import HELD_OUT_MAZES, MazeEnv, MazeLevelSpace, held_out_test_set, make_maze
 from envs.minigrid_seeded import SEEDED_MINIGRID_IDS, SeededMiniGridEnv, make_seeded_minigrid
 from envs.obstacle_grid import (
+    LARGE_MAX_OBSTACLES,
+    LARGE_MAX_SIZE,
     OBSTACLE_GRID_SPACE,
     WIDE_MAX_OBSTACLES,
     WIDE_MAX_SIZE,
@@ -54,6 +56,11 @@ register_env(
     "Curricula/ObstacleGridWide-v0",
     make_obstacle_grid,
     kwargs={"max_size": WIDE_MAX_SIZE, "max_obstacles": WIDE_MAX_OBSTACLES},
+)
+register_env(
+    "Curricula/ObstacleGridLarge-v0",
+    make_obstacle_grid,
+    kwargs={"max_size": LARGE_MAX_SIZE, "max_obstacles": LARGE_MAX_OBSTACLES},
 )
 register_env("Curricula/Maze-v0", make_maze)
 register_env(
@@ -93,6 +100,7 @@ BATCHED_ENV_IDS = (
     "Curricula/MazeLarge-v0",
     "Curricula/ObstacleGrid-v0",
     "Curricula/ObstacleGridWide-v0",
+    "Curricula/ObstacleGridLarge-v0",
 )
 
 

@@ -51,7 +51,15 @@ from curricula.task import EpisodeResult, Task, as_task
 from curricula.wrappers import NO_TASK_ID
 from envs.maze import MAX_SIZE as MAZE_MAX_INTERIOR
 from envs.maze import MazeLevelSpace, wall_array
-from envs.obstacle_grid import MAX_OBSTACLES, MAX_SIZE, WIDE_MAX_OBSTACLES, WIDE_MAX_SIZE, obstacle_grid_space
+from envs.obstacle_grid import (
+    LARGE_MAX_OBSTACLES,
+    LARGE_MAX_SIZE,
+    MAX_OBSTACLES,
+    MAX_SIZE,
+    WIDE_MAX_OBSTACLES,
+    WIDE_MAX_SIZE,
+    obstacle_grid_space,
+)
 
 __all__ = [
     "BATCHED_ENV_IDS",
@@ -631,6 +639,9 @@ _FACTORIES: dict[str, Callable[..., BatchedGoalGridVecEnv]] = {
     "Curricula/ObstacleGrid-v0": lambda n, **kw: BatchedObstacleGridVecEnv(n, **kw),
     "Curricula/ObstacleGridWide-v0": lambda n, **kw: BatchedObstacleGridVecEnv(
         n, WIDE_MAX_SIZE, WIDE_MAX_OBSTACLES, **kw
+    ),
+    "Curricula/ObstacleGridLarge-v0": lambda n, **kw: BatchedObstacleGridVecEnv(
+        n, LARGE_MAX_SIZE, LARGE_MAX_OBSTACLES, **kw
     ),
 }
 BATCHED_ENV_IDS: tuple[str, ...] = tuple(_FACTORIES)  # the same ids as envs.BATCHED_ENV_IDS (checked by the tests)

@@ -21,6 +21,9 @@ MAX_OBSTACLES = 15
 #: the wide family of the README demo: big rooms are out of a fresh student's reach, so uniform sampling wastes
 #: most of its episodes there while a learning-progress teacher can find the rooms it is ready for
 WIDE_MAX_SIZE, WIDE_MAX_OBSTACLES = 21, 30
+#: the large family of the quick start: most of it (rooms of side 17 and up hold 2 x side² steps of sparse
+#: reward) is far too hard for a fresh student, the shape where a teacher matters most (TeachMyAgent)
+LARGE_MAX_SIZE, LARGE_MAX_OBSTACLES = 27, 50
 
 
 def obstacle_grid_space(max_size: int = MAX_SIZE, max_obstacles: int = MAX_OBSTACLES) -> ParameterSpace:

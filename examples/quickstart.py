@@ -1,17 +1,20 @@
 """Quick start: does a curriculum teacher help? ALP-GMM against Random, same PPO student, same budget.
 
-The task space is the room size (5..21) and the number of wall obstacles (0..30) of
-``Curricula/ObstacleGridWide-v0``. Big rooms are out of reach for a fresh student (the reward is sparse), so a
-teacher that samples uniformly spends most episodes where nothing is learned, while ALP-GMM (Portelas et al., 2019)
+The task space is the room size (5..27) and the number of wall obstacles (0..50) of
+``Curricula/ObstacleGridLarge-v0``. Big rooms are out of reach for a fresh student (the reward is sparse, and an
+episode there lasts up to 2 x side² steps), so a teacher that samples uniformly spends most of its steps where
+nothing is learned, while ALP-GMM (Portelas et al., 2019)
 finds the rooms where the student's return is changing and samples there. Each teacher trains its own student
-from the same seed; then each student plays every task of a fixed 5x4 grid test set (deterministic policy) and we
-print the percentage it solves. The run directory gets TensorBoard logs, a checkpoint per teacher and the
+from the same seed on the batched version of the env (all 16 sub-envs stepped as one array program); then each
+student plays every task of a fixed 5x4 grid test set in the MiniGrid env (deterministic policy) and we print the
+percentage it solves. The run directory gets TensorBoard logs, a checkpoint per teacher and the
 curriculum plots (``plots/density_*.png``: where each teacher sampled over time; ``plots/gmm_*.png``: ALP-GMM's
 mixture coloured by learning progress).
 
-    python examples/quickstart.py                                   # both teachers, 300k steps each: ~3 min on 2 cores
+    python examples/quickstart.py                                   # both teachers, 600k steps each: ~5 min on 2 cores
     python examples/quickstart.py --teachers random covar_gmm riac  # any registered teachers
-    python examples/quickstart.py --env-id Curricula/ObstacleGrid-v0  # the narrow family (5..11, 0..15)
+    python examples/quickstart.py --env-id Curricula/ObstacleGridWide-v0  # a smaller family (5..21, 0..30)
+    python examples/quickstart.py --minigrid --n-envs 8              # train on MiniGrid envs (DummyVecEnv), slower
 """
 
 from __future__ import annotations
@@ -99,8 +102,8 @@ def train_and_test(teacher_name: str, args: argparse.Namespace, run_dir: Path) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--teachers", nargs="+", default=["alp_gmm", "random"], choices=sorted(registered_teachers()))
-    parser.add_argument("--env-id", default="Curricula/ObstacleGridWide-v0")
-    parser.add_argument("--steps", type=int, default=300_000, help="env steps of training, per teacher")
+    parser.add_argument("--env-id", default="Curricula/ObstacleGridLarge-v0")
+    parser.add_argument("--steps", type=int, default=600_000, help="env steps of training, per teacher")
     parser.add_argument("--n-envs", type=int, default=16)
     parser.add_argument("--n-steps", type=int, default=64, help="PPO rollout length per env")
     parser.add_argument("--minigrid", action="store_true", help="train on MiniGrid envs instead of the batched env")

@@ -28,6 +28,7 @@ BUILT_IN_IDS = [
     "Curricula/Toy-v0",
     "Curricula/ObstacleGrid-v0",
     "Curricula/ObstacleGridWide-v0",
+    "Curricula/ObstacleGridLarge-v0",
     "Curricula/Maze-v0",
     "Curricula/MazeLarge-v0",
     "Curricula/StumpTracks-v0",
