@@ -53,4 +53,8 @@ def test_demo_seeds_runs_the_quick_start_per_seed_and_bootstraps_the_difference(
     low, high = result["diff_ci"]
     diffs = [a - b for a in result["per_seed"]["alp_gmm"] for b in result["per_seed"]["random"]]
     assert min(diffs) <= low <= result["diff"] <= high <= max(diffs)
+    paired = [a - b for a, b in zip(result["per_seed"]["alp_gmm"], result["per_seed"]["random"], strict=True)]
+    paired_low, paired_high = result["paired_diff_ci"]
+    assert min(paired) <= paired_low <= paired_high <= max(paired)
+    assert result["wins"] + result["ties"] <= 2
     assert "| alp_gmm |" in done.stdout and "| random |" in done.stdout
