@@ -33,7 +33,11 @@ QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart.py"
 
 def run_quickstart(seed: int, options: list[str], run_root: str) -> dict[str, Any]:
     """One quick start (every teacher, one seed) in a fresh interpreter; its JSON summary."""
-    command = [sys.executable, str(QUICKSTART), "--seed", str(seed), "--run-root", run_root, "--no-progress", *options]
+    # one process per quick start (its teachers one after the other): --workers quick starts share the cores
+    command = [
+        sys.executable, str(QUICKSTART), "--seed", str(seed), "--run-root", run_root, "--no-progress", "--workers", "1",
+        *options,
+    ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")

@@ -11,7 +11,7 @@ percentage it solves. The run directory gets TensorBoard logs, a checkpoint per 
 curriculum plots (``plots/density_*.png``: where each teacher sampled over time; ``plots/gmm_*.png``: ALP-GMM's
 mixture coloured by learning progress).
 
-    python examples/quickstart.py                                   # both teachers, 600k steps each: ~5 min on 2 cores
+    python examples/quickstart.py                                   # both teachers side by side, 600k steps each: ~4 min on 2 cores
     python examples/quickstart.py --teachers random covar_gmm riac  # any registered teachers
     python examples/quickstart.py --env-id Curricula/ObstacleGridWide-v0  # a smaller family (5..21, 0..30)
     python examples/quickstart.py --minigrid --n-envs 8              # train on MiniGrid envs (DummyVecEnv), slower
@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +114,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-root", default="runs")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--workers", type=int, default=0, help="teachers trained at once (default: one per core)")
     args = parser.parse_args()
 
     run_dir = make_run_dir(args.run_root, f"quickstart-s{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}")
-    results = [train_and_test(name, args, run_dir) for name in args.teachers]
+    # Each teacher's run is single-threaded and independent, so they train side by side, one process per core.
+    workers = args.workers or min(len(args.teachers), os.cpu_count() or 1)
+    if workers > 1:
+        args.no_progress = True  # progress bars of several processes would overwrite each other
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(train_and_test, args.teachers, repeat(args), repeat(run_dir)))
+    else:
+        results = [train_and_test(name, args, run_dir) for name in args.teachers]
     summary = {
         "env_id": args.env_id,
         "train_env": "minigrid" if args.minigrid else "batched",
