@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from json_runs import run_json
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart.py"
 
@@ -38,11 +38,7 @@ def run_quickstart(seed: int, options: list[str], run_root: str) -> dict[str, An
         sys.executable, str(QUICKSTART), "--seed", str(seed), "--run-root", run_root, "--no-progress", "--workers", "1",
         *options,
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return summary
+    return run_json(command)
 
 
 def bootstrap_diff_ci(

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from json_runs import run_json
 
 from curricula.plotting import plot_solve_rates_by_task
 
@@ -69,10 +69,7 @@ def run_seed(
         str(out / f"seed{seed}_{'_'.join(methods)}.png"),
         *(["--batched"] if batched else []),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    records: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])["records"]
+    records: list[dict[str, Any]] = run_json(command)["records"]
     return records
 
 
