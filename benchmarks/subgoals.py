@@ -12,6 +12,7 @@ Warm: after every level is answered (or settled on the fallback), the same run t
 
     python benchmarks/subgoals.py --quick          # < 1 min: tiny budgets, 1 seed
     python benchmarks/subgoals.py --budget 300000 --seeds 3 --workers 2
+    python benchmarks/subgoals.py --budget 1000000 --records runs/subgoals_1m.jsonl   # keep finished runs, resume
 
 The last line printed is the JSON summary.
 """
@@ -148,6 +149,34 @@ def fps_cold_warm(steps: int, levels: int, max_tokens: int, wait_s: float) -> di
     }
 
 
+def _run_all(specs: list[dict[str, Any]], workers: int, records: str | None) -> list[dict[str, Any]]:
+    """Train every spec (``workers`` at a time), reusing and appending to the ``records`` file when one is given."""
+    done: list[dict[str, Any]] = []
+    if records and os.path.exists(records):
+        with open(records) as lines:
+            kept = [json.loads(line) for line in lines if line.strip()]
+        done = [run for run in kept if {key: run.get(key) for key in specs[0]} in specs]
+    todo = [spec for spec in specs if spec not in [{key: run[key] for key in spec} for run in done]]
+
+    def keep(run: dict[str, Any]) -> None:
+        print(f"finished {run['env_id']} {run['variant']} seed {run['seed']}: {run['steps_to_80']}", flush=True)
+        done.append(run)
+        if records:
+            os.makedirs(os.path.dirname(records) or ".", exist_ok=True)
+            with open(records, "a") as out:
+                out.write(json.dumps(run) + "\n")
+
+    if workers > 1 and len(todo) > 1:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            for run in pool.imap_unordered(train_variant, todo):
+                keep(run)
+    else:
+        for spec in todo:
+            keep(train_variant(spec))
+    order = [{key: run[key] for key in specs[0]} for run in done]
+    return [done[order.index(spec)] for spec in specs]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny budgets, 1 seed (under a minute)")
@@ -163,6 +192,10 @@ def main() -> None:
     parser.add_argument("--fps-levels", type=int, default=4)
     parser.add_argument("--skip-fps", action="store_true")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument(
+        "--records",
+        help="JSON-lines file: each finished run is appended as it ends, and runs already in it are reused",
+    )
     args = parser.parse_args()
     if args.quick:
         args.budget, args.seeds, args.eval_every, args.eval_episodes = 1024, 1, 1024, 3
@@ -183,11 +216,7 @@ def main() -> None:
         for variant in args.variants
     ]
     start = time.perf_counter()
-    if args.workers > 1:
-        with mp.get_context("spawn").Pool(args.workers) as pool:
-            runs = pool.map(train_variant, specs)
-    else:
-        runs = [train_variant(spec) for spec in specs]
+    runs = _run_all(specs, args.workers, args.records)
     for run in runs:
         print(
             f"{run['env_id']} {run['variant']} seed {run['seed']}: steps_to_80={run['steps_to_80']} curve={run['curve']}"
