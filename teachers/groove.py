@@ -42,6 +42,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+import numpy as np
+
 from curricula.reference import ReferenceRunner, ReferenceSpec, make_reference_runner
 from curricula.spaces import TaskSpace
 from curricula.task import EpisodeResult
@@ -317,8 +319,7 @@ class GrooveTeacher(LevelReplayTeacher):
 
     def rescore(self) -> None:
         """Score every buffer level against the current reference estimates (the fallback has moved)."""
-        for slot, level in enumerate(self.buffer.levels):
-            self.buffer.scores[slot] = self.regret(self.space.key(level))
+        self.buffer.set_scores(np.array([self.regret(self.space.key(level)) for level in self.buffer.levels]))
 
     def _oldest_without_reference(self, skip: set[str]) -> tuple[str, Mapping[str, Any]] | None:
         candidates = [(entered, key) for key, entered in self._entered.items() if key not in skip]

@@ -27,6 +27,7 @@ step-weighted mean, never the last writer's.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from collections.abc import Mapping
@@ -116,6 +117,15 @@ def score_ranks(scores: np.ndarray, rank_ties: str = "ordinal") -> np.ndarray:
     raise ValueError(f"rank_ties must be one of {RANK_TIES}, got {rank_ties!r}")
 
 
+@functools.lru_cache(maxsize=32)
+def _rank_weights(temperature: float, size: int) -> np.ndarray:
+    """``(1 / rank)^(1/β)`` for ranks 1..size (read-only); β → 0 leaves weight only on rank 1."""
+    with np.errstate(under="ignore", over="ignore"):  # far ranks underflow to 0, as intended
+        table = np.arange(1, size + 1, dtype=np.float64) ** (-1.0 / temperature)
+    table.flags.writeable = False
+    return table
+
+
 def replay_distribution(
     scores: np.ndarray,
     last_sampled: np.ndarray,
@@ -123,6 +133,7 @@ def replay_distribution(
     temperature: float,
     staleness_coef: float,
     rank_ties: str = "ordinal",
+    ranks: np.ndarray | None = None,
 ) -> np.ndarray:
     """PLR's replay distribution ``(1 - ρ) P_S + ρ P_C`` over the buffer.
 
@@ -136,21 +147,78 @@ def replay_distribution(
     :param temperature: β > 0
     :param staleness_coef: ρ in [0, 1]
     :param rank_ties: one of :data:`RANK_TIES`
+    :param ranks: the ranks of ``scores`` under ``rank_ties`` when the caller keeps them (:class:`RankIndex`);
+        computed here otherwise
     """
     n = len(scores)
     if n == 0:
         return np.zeros(0)
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    ranks = score_ranks(scores, rank_ties)
-    log_weights = -np.log(ranks) / temperature
-    with np.errstate(under="ignore"):  # weights far below the top one are 0, as intended
-        weights = np.exp(log_weights - log_weights.max())
+    if ranks is None:
+        ranks = score_ranks(scores, rank_ties)
+    # rank 1 always exists and weighs 1, so no weight overflows; the table is shared by every call
+    weights = _rank_weights(float(temperature), 1 << (n - 1).bit_length())[ranks - 1]
     p_score = weights / weights.sum()
     staleness = np.maximum(clock - np.asarray(last_sampled, dtype=np.float64), 0.0)
     total = staleness.sum()
     p_stale = staleness / total if total > 0 else np.full(n, 1.0 / n)
     return (1.0 - staleness_coef) * p_score + staleness_coef * p_stale
+
+
+class RankIndex:
+    """The ordinal ranks of :func:`score_ranks` kept up to date as single scores change, in O(n) numpy per change.
+
+    A full buffer computes its replay distribution for every eviction decision; an argsort of thousands of scores
+    each time was most of PLR's scoring cost on the batched maze env. Slots are held in ascending (score, slot)
+    order, the order of a stable argsort, so ``rank = n - position`` matches ``score_ranks(..., "ordinal")``.
+    """
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.rebuild(scores)
+
+    def rebuild(self, scores: np.ndarray) -> None:
+        """Index ``scores`` from scratch."""
+        self._ascending = np.argsort(scores, kind="stable")
+        self._sorted = np.asarray(scores, dtype=np.float64)[self._ascending]
+        self._position = np.empty(len(scores), dtype=np.int64)
+        self._position[self._ascending] = np.arange(len(scores))
+
+    def ranks(self) -> np.ndarray:
+        """1-indexed ordinal ranks per slot, highest score first (a new array)."""
+        return len(self._position) - self._position
+
+    def _count_below(self, slot: int, score: float) -> int:
+        """How many indexed slots come before ``(score, slot)`` in ascending (score, slot) order."""
+        low = int(np.searchsorted(self._sorted, score, side="left"))
+        high = int(np.searchsorted(self._sorted, score, side="right"))
+        # among equal scores the lower slot comes first, as in a stable argsort
+        return low + int(np.searchsorted(self._ascending[low:high], slot))
+
+    def append(self, score: float) -> None:
+        """A new slot (the next index) with ``score``."""
+        slot = len(self._position)
+        at = self._count_below(slot, score)
+        self._ascending = np.insert(self._ascending, at, slot)
+        self._sorted = np.insert(self._sorted, at, score)
+        self._position = np.append(self._position, at)
+        self._position[self._ascending[at + 1 :]] += 1
+
+    def update(self, slot: int, score: float) -> None:
+        """Slot ``slot`` now has ``score``: it moves to its new place, the slots in between shift by one."""
+        old = int(self._position[slot])
+        below = self._count_below(slot, score)
+        new = below - 1 if old < below else below  # the count above includes the slot's own old entry
+        ascending, ordered = self._ascending, self._sorted
+        if new > old:
+            ascending[old:new] = ascending[old + 1 : new + 1]
+            ordered[old:new] = ordered[old + 1 : new + 1]
+            self._position[ascending[old:new]] -= 1
+        elif new < old:
+            ascending[new + 1 : old + 1] = ascending[new:old].copy()
+            ordered[new + 1 : old + 1] = ordered[new:old].copy()
+            self._position[ascending[new + 1 : old + 1]] += 1
+        ascending[new], ordered[new], self._position[slot] = slot, score, new
 
 
 class LevelBuffer:
@@ -167,7 +235,8 @@ class LevelBuffer:
         self.space = space
         self.capacity = int(capacity)
         self.levels: list[dict[str, Any]] = []
-        self.scores = np.zeros(0)
+        self._scores = np.zeros(0)
+        self._ranks = RankIndex(self._scores)
         self.last_sampled = np.zeros(0, dtype=np.int64)
         self.max_returns = np.zeros(0)
         self._slots: dict[str, int] = {}
@@ -177,6 +246,30 @@ class LevelBuffer:
 
     def __len__(self) -> int:
         return len(self.levels)
+
+    @property
+    def scores(self) -> np.ndarray:
+        """The levels' scores by slot (read-only: change them with :meth:`set_score` or :meth:`set_scores`)."""
+        view = self._scores.view()
+        view.flags.writeable = False
+        return view
+
+    def set_score(self, slot: int, score: float) -> None:
+        """Set one level's score."""
+        self._scores[slot] = score
+        self._ranks.update(slot, float(score))
+
+    def set_scores(self, scores: np.ndarray) -> None:
+        """Set every level's score at once (one re-index instead of one update per level)."""
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        if len(scores) != len(self.levels):
+            raise ValueError(f"got {len(scores)} scores for {len(self.levels)} levels")
+        self._scores = scores.copy()
+        self._ranks.rebuild(self._scores)
+
+    def ordinal_ranks(self) -> np.ndarray:
+        """``score_ranks(self.scores, "ordinal")``, kept incrementally."""
+        return self._ranks.ranks()
 
     def slot(self, key: str) -> int | None:
         return self._slots.get(key)
@@ -206,24 +299,25 @@ class LevelBuffer:
         self.last_evicted = None
         slot = self._slots.get(key)
         if slot is not None:
-            self.scores[slot] = score
+            self.set_score(slot, score)
             self.max_returns[slot] = max(self.max_returns[slot], max_return)
             return True
         if len(self.levels) < self.capacity:
             self._slots[key] = len(self.levels)
             self.levels.append(dict(level))
-            self.scores = np.append(self.scores, score)
+            self._scores = np.append(self._scores, score)
+            self._ranks.append(float(score))
             self.last_sampled = np.append(self.last_sampled, clock)
             self.max_returns = np.append(self.max_returns, max_return)
             return True
-        worst = int(np.argmin(self.scores)) if victim is None else int(victim)
-        if not score > self.scores[worst]:
+        worst = int(np.argmin(self._scores)) if victim is None else int(victim)
+        if not score > self._scores[worst]:
             return False
         self.last_evicted = self.space.key(self.levels[worst])
         del self._slots[self.last_evicted]
         self._slots[key] = worst
         self.levels[worst] = dict(level)
-        self.scores[worst] = score
+        self.set_score(worst, score)
         self.last_sampled[worst] = clock
         self.max_returns[worst] = max_return
         self.evictions += 1
@@ -247,7 +341,8 @@ class LevelBuffer:
         for level in levels:
             self.space.validate(level)
         self.levels = levels
-        self.scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1)
+        self._scores = np.asarray(state["scores"], dtype=np.float64).reshape(-1).copy()
+        self._ranks.rebuild(self._scores)
         self.last_sampled = np.asarray(state["last_sampled"], dtype=np.int64).reshape(-1)
         self.max_returns = np.asarray(state["max_returns"], dtype=np.float64).reshape(-1)
         if not len(self.scores) == len(self.last_sampled) == len(self.max_returns) == len(levels):
@@ -337,6 +432,7 @@ class LevelReplayTeacher(Teacher):
             self.temperature,
             self.staleness_coef,
             self.rank_ties,
+            ranks=self.buffer.ordinal_ranks() if self.rank_ties == "ordinal" else None,
         )
 
     def _sample(self) -> Task:

@@ -15,7 +15,7 @@ import teachers  # noqa: F401
 from agents.robust_ppo import RobustPPO, make_robust_student, restrict_buffer
 from curricula import CurriculumCallback, EpisodeResult, RolloutSignals, Task, TaskEnv, make_teacher, task_space_of
 from curricula.testing import TinyLevelSpace
-from teachers.plr import LevelBuffer, level_digest, replay_distribution, score_ranks
+from teachers.plr import LevelBuffer, RankIndex, level_digest, replay_distribution, score_ranks
 
 GAMMA, LAM = 0.9, 0.95
 REWARDS = [0.0, 0.0, 1.0]
@@ -128,6 +128,39 @@ def test_ordinal_ranks_break_ties_as_a_stable_flipped_argsort() -> None:
     np.testing.assert_allclose(p, np.array([1 / 2, 1, 1 / 3]) / (11 / 6))
     with pytest.raises(ValueError, match="rank_ties"):
         score_ranks(scores, "dense")
+
+
+def test_rank_index_matches_a_fresh_argsort_after_every_change() -> None:
+    """The incremental ranks equal :func:`score_ranks` (ties included) after appends, updates and rebuilds."""
+    rng = np.random.default_rng(0)
+    scores = np.zeros(0)
+    index = RankIndex(scores)
+    for step in range(600):
+        if len(scores) < 40 and rng.random() < 0.5:
+            score = float(rng.integers(0, 5))  # few distinct values: ties everywhere
+            scores = np.append(scores, score)
+            index.append(score)
+        elif len(scores):
+            slot = int(rng.integers(len(scores)))
+            scores[slot] = float(rng.integers(0, 5)) if rng.random() < 0.7 else float(rng.random())
+            index.update(slot, scores[slot])
+        if step == 300:
+            index.rebuild(scores)
+        np.testing.assert_array_equal(index.ranks(), score_ranks(scores))
+
+
+def test_buffer_scores_change_only_through_the_buffer() -> None:
+    buffer = LevelBuffer(SPACE, capacity=3)
+    for i, score in enumerate((0.5, 0.1, 0.5)):
+        buffer.offer(f"k{i}", _level(i, 0, 0, 0), score, 0.0, clock=0)
+    with pytest.raises(ValueError, match="read-only"):
+        buffer.scores[0] = 1.0
+    buffer.set_score(1, 0.9)
+    np.testing.assert_array_equal(buffer.ordinal_ranks(), score_ranks(np.array([0.5, 0.9, 0.5])))
+    buffer.set_scores(np.array([0.0, 0.0, 1.0]))
+    np.testing.assert_array_equal(buffer.ordinal_ranks(), [3, 2, 1])
+    with pytest.raises(ValueError, match="2 scores for 3 levels"):
+        buffer.set_scores(np.zeros(2))
 
 
 def test_ten_positive_scores_among_3990_zeros() -> None:
