@@ -225,10 +225,10 @@ def main() -> None:
     for env_id in args.envs:
         for variant in args.variants:
             per_seed = [r["steps_to_80"] for r in runs if r["env_id"] == env_id and r["variant"] == variant]
-            reached = [s for s in per_seed if s is not None]
             # median over seeds, counting a seed that never reached 80 % as slower than any that did
-            median = float(np.median(reached)) if len(reached) * 2 > len(per_seed) else None
-            steps_to_80[f"{env_id.split('/')[-1]}/{variant}"] = {"per_seed": per_seed, "median": median}
+            median = float(np.median([np.inf if s is None else s for s in per_seed]))
+            median_or_none = median if np.isfinite(median) else None
+            steps_to_80[f"{env_id.split('/')[-1]}/{variant}"] = {"per_seed": per_seed, "median": median_or_none}
     fps = {} if args.skip_fps else fps_cold_warm(args.fps_steps, args.fps_levels, 48, 60.0 if args.quick else 600.0)
     summary = {
         "benchmark": "subgoals",

@@ -81,9 +81,12 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         if not rows:
             continue
 
-        def stats(key: str, rows: list[dict[str, Any]] = rows) -> list[float]:
-            values = np.array([r[key] for r in rows], dtype=np.float64)
-            return [round(float(values.mean()), 3), round(float(values.std()), 3)]
+        def stats(key: str, rows: list[dict[str, Any]] = rows) -> list[float] | None:
+            # records written before a field existed do not count (None when none has it)
+            values = np.array([r[key] for r in rows if key in r], dtype=np.float64)
+            if not len(values):
+                return None
+            return [round(float(values.mean()), 4), round(float(values.std()), 4)]
 
         summary: dict[str, Any] = {
             "seeds": len(rows),
@@ -91,6 +94,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             "held_out_greedy_solve_rate": stats("held_out_greedy_solve_rate"),
             "train_distribution_solve_rate": stats("train_distribution_solve_rate"),
             "scoring_fraction": stats("scoring_fraction"),
+            "scoring_cpu_fraction": stats("scoring_cpu_fraction"),
             "callback_fraction": stats("callback_fraction"),
             "wall_s": stats("wall_s"),
         }
@@ -190,7 +194,8 @@ def main() -> None:
                 print(
                     f"{record['method']:>15} seed {record['seed']}: held-out {record['held_out_solve_rate']:.2f}, "
                     f"train-dist {record['train_distribution_solve_rate']:.2f}, "
-                    f"scoring {100 * record['scoring_fraction']:.2f} % of rollout time, {record['wall_s']} s",
+                    f"scoring {100 * record['scoring_fraction']:.2f} % of rollout time "
+                    f"({100 * record['scoring_cpu_fraction']:.2f} % of its CPU time), {record['wall_s']} s",
                     flush=True,
                 )
     rows = [{"method": r["method"], "per_task": r["per_maze"], "solve_rate": r["held_out_solve_rate"]} for r in records]

@@ -94,9 +94,14 @@ class CurriculumCallback(BaseCallback):
         self.scoring_seconds = 0.0
         #: wall seconds of rollout collection (from rollout start to rollout end, the callback included)
         self.rollout_seconds = 0.0
+        #: the same two spans in CPU seconds of this process (``time.process_time``): unlike wall time, not
+        #: stretched by other jobs on a shared machine
+        self.scoring_cpu_seconds = 0.0
+        self.rollout_cpu_seconds = 0.0
         #: rollouts collected
         self.rollouts = 0
         self._rollout_started_at = 0.0
+        self._rollout_started_cpu = 0.0
         self._warned: set[str] = set()
         self.results_log = Path(results_log) if results_log is not None else None
         self._results_file: IO[str] | None = None
@@ -181,6 +186,7 @@ class CurriculumCallback(BaseCallback):
 
     def _on_rollout_start(self) -> None:
         self._rollout_started_at = time.perf_counter()
+        self._rollout_started_cpu = time.process_time()
         self._rollout_task_ids = []
         self._rollout_tasks = {}
 
@@ -224,9 +230,11 @@ class CurriculumCallback(BaseCallback):
             )
 
     def _on_rollout_end(self) -> None:
-        started_at = time.perf_counter()
+        started_at, started_cpu = time.perf_counter(), time.process_time()
         self._send_rollout_signals()
-        ended_at = time.perf_counter()
+        ended_at, ended_cpu = time.perf_counter(), time.process_time()
+        self.scoring_cpu_seconds += ended_cpu - started_cpu
+        self.rollout_cpu_seconds += ended_cpu - self._rollout_started_cpu
         self.scoring_seconds += ended_at - started_at
         self.callback_seconds += ended_at - started_at
         self.rollout_seconds += ended_at - self._rollout_started_at

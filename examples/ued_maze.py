@@ -226,6 +226,7 @@ def run(
         "per_maze": {n: float(s) for n, s in zip(names, stochastic.successes, strict=True)},
         "train_distribution_solve_rate": float(np.mean(in_dist.successes)),
         "scoring_fraction": curriculum.scoring_seconds / max(curriculum.rollout_seconds, 1e-9),
+        "scoring_cpu_fraction": curriculum.scoring_cpu_seconds / max(curriculum.rollout_cpu_seconds, 1e-9),
         "callback_fraction": curriculum.callback_share,
         "teacher": {k: float(v) for k, v in teacher.scalars().items()},
         "trace": trace.rows,

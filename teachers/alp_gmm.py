@@ -6,13 +6,17 @@ Two registered variants:
   ``flowersteam/TeachMyAgent``): raw task units, 1-NN absolute learning progress over the whole history, a GMM
   refit every ``fit_rate`` episodes on the last ``fit_rate`` ``[task, ALP]`` vectors (full covariances, k in a
   list, lowest AIC), components picked in proportion to their mean ALP, samples clipped to the box.
-* ``alp_gmm`` — the same fit schedule and sampler with the known weaknesses fixed: ALP compares a task with the
-  nearest of the last 1000 tasks, so a region stops reporting progress once it stops improving; a component is
-  scored by the change of its returns *in time* over the fit window (:func:`window_component_alp`), not by its
-  mean 1-NN ALP, which reads every step in difficulty between neighbouring tasks as progress;
+* ``alp_gmm`` — the same fit schedule and sampler with the known weaknesses fixed: a component is scored by its
+  absolute learning progress *in time* over the fit window (:func:`window_component_alp`), not by its mean 1-NN
+  ALP, which reads every step in difficulty between neighbouring tasks as progress; the mixture is fitted on
+  ``[task, time, return]`` (the episode's position in the window and its return, Covar-GMM's columns) and the
+  window's episodes are shared among components by their responsibilities over all three, so that a component
+  is a group of episodes of one competence level rather than a region of task space;
   tasks live in the unit cube and returns in [0, 1] (bounds or running range); integer dimensions are relaxed with
   jitter and a larger ``reg_covar`` so duplicates cannot collapse a component; fits are cheaper (vectorized numpy
   EM, k searched around the previous k) and may run in a background thread with a deterministic hand-over.
+  ``fit_columns="alp"`` restores the reference's ``[task, 1-NN ALP]`` fit (ALP against the last ``alp_memory``
+  tasks).
 
 The fit schedule and sampler are :class:`teachers.gmm_teacher.GMMTeacher`'s, the fitting is :mod:`teachers.gmm`'s.
 See ``docs/teachers_continuous.md`` for what each choice does to the toy benchmark, ``docs/teachers.md`` for the
@@ -35,7 +39,10 @@ MIN_HISTORY_FOR_ALP = 5
 
 
 #: how the improved teacher scores a component (see :func:`window_component_alp`)
-COMPONENT_LP_ESTIMATES = ("mean_alp", "window", "window_lcb")
+COMPONENT_LP_ESTIMATES = ("window_joint", "window", "window_lcb", "mean_alp")
+#: what the improved teacher fits its mixture on, beside the tasks: the 1-NN ALP (the reference), or the episode's
+#: position in the fit window and its return (Covar-GMM's columns)
+FIT_COLUMNS = ("time_return", "alp")
 
 
 def window_component_alp(
@@ -192,22 +199,26 @@ ALP_GMM_IMPROVED: dict[str, Any] = {
 
 @register_teacher("alp_gmm")
 class ALPGMMTeacher(_ALPGMMBase):
-    """ALP-GMM, improved: ALP against recent tasks, components scored by their ALP in time, unit-cube tasks, [0, 1]
-    returns, integer dims relaxed, cheaper refits. The fit schedule and sampler are the faithful ones.
+    """ALP-GMM, improved: components scored by their ALP in time and fitted on ``[task, time, return]``, unit-cube
+    tasks, [0, 1] returns, integer dims relaxed, cheaper refits. The fit schedule and sampler are the faithful ones.
 
     :param space: a :class:`~curricula.spaces.ParameterSpace`
     :param seed: RNG seed
-    :param return_bounds: the env's return bounds (mapped to [0, 1]); without them ALPs are divided by the
-        observed return range
-    :param alp_memory: ALP compares a task with the nearest of this many most recent tasks (default 1000, dense
-        enough that the neighbour is a near task in 4-D too); ``"window"`` the fit window, ``None`` the whole history
-        (the reference)
+    :param return_bounds: the env's return bounds (mapped to [0, 1]); without them returns and ALPs are divided by
+        the observed return range
+    :param alp_memory: the 1-NN ALP compares a task with the nearest of this many most recent tasks (default 1000);
+        ``"window"`` the fit window, ``None`` the whole history (the reference). Fitted with ``fit_columns="alp"``;
+        otherwise only logged (``mean_alp``)
     :param alp_scale: rescale the ALP column to [0, 1] by its window maximum before fitting
-    :param component_lp: how a component is scored: ``"window"`` (default) |mean return of its newer half −
-        older half| over the fit window (:func:`window_component_alp`); ``"window_lcb"`` the same minus one standard
-        error; ``"mean_alp"`` its mean 1-NN ALP (the reference)
-    :param mean_alp_share: with a window score, add this share of the component's mean 1-NN ALP (a tie-break
-        where no component changes in time)
+    :param fit_columns: ``"time_return"`` (default) fits ``[task, time in window, return]``; ``"alp"`` fits
+        ``[task, 1-NN ALP]`` (the reference)
+    :param component_lp: how a component is scored: ``"window_joint"`` (default) |mean return of its newer half −
+        older half| over the fit window, episodes shared by their responsibilities over every fitted column
+        (:func:`window_component_alp`); ``"window"`` the same with task-marginal responsibilities;
+        ``"window_lcb"`` that minus one standard error; ``"mean_alp"`` its mean 1-NN ALP (the reference; needs
+        ``fit_columns="alp"``)
+    :param mean_alp_share: add this share of the component's mean 1-NN ALP to a window score (a tie-break where no
+        component changes in time); default 0.1 with ``fit_columns="alp"``, 0 otherwise (there is no ALP column)
     :param kwargs: overrides of :class:`~teachers.gmm_teacher.GMMTeacher` options
     """
 
@@ -218,17 +229,27 @@ class ALPGMMTeacher(_ALPGMMBase):
         return_bounds: tuple[float, float] | None = None,
         alp_memory: int | str | None = 1000,
         alp_scale: bool = False,
-        component_lp: str = "window",
-        mean_alp_share: float = 0.1,
+        fit_columns: str = "time_return",
+        component_lp: str = "window_joint",
+        mean_alp_share: float | None = None,
         **kwargs: Any,
     ) -> None:
-        if mean_alp_share < 0.0:
-            raise ValueError(f"mean_alp_share must be >= 0, got {mean_alp_share}")
-        self.mean_alp_share = float(mean_alp_share)
-        self.alp_scale = bool(alp_scale)
+        if fit_columns not in FIT_COLUMNS:
+            raise ValueError(f"fit_columns must be one of {FIT_COLUMNS}, got {fit_columns!r}")
+        self.fit_columns = fit_columns
         if component_lp not in COMPONENT_LP_ESTIMATES:
             raise ValueError(f"component_lp must be one of {COMPONENT_LP_ESTIMATES}, got {component_lp!r}")
+        if component_lp == "mean_alp" and fit_columns != "alp":
+            raise ValueError("component_lp='mean_alp' needs fit_columns='alp' (the mean ALP is a fitted column)")
         self.component_lp = component_lp
+        if mean_alp_share is None:
+            mean_alp_share = 0.1 if fit_columns == "alp" else 0.0
+        if mean_alp_share < 0.0:
+            raise ValueError(f"mean_alp_share must be >= 0, got {mean_alp_share}")
+        if mean_alp_share > 0.0 and fit_columns != "alp":
+            raise ValueError(f"mean_alp_share > 0 needs fit_columns='alp', got fit_columns={fit_columns!r}")
+        self.mean_alp_share = float(mean_alp_share)
+        self.alp_scale = bool(alp_scale)
         options = {**ALP_GMM_IMPROVED, **kwargs}
         if alp_memory == "window":
             alp_memory = int(options.get("fit_window") or options["fit_rate"])
@@ -237,21 +258,35 @@ class ALPGMMTeacher(_ALPGMMBase):
         super().__init__(space, seed, return_bounds=return_bounds, alp_memory=alp_memory, **options)
 
     def _component_lp(self, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
-        mean_alp = super()._component_lp(weights, means, covariances)
+        # the last fitted column is the ALP only when the fit is on [task, ALP]
+        mean_alp = (
+            super()._component_lp(weights, means, covariances) if self.fit_columns == "alp" else np.zeros(len(weights))
+        )
         if self.component_lp == "mean_alp":
             return mean_alp
+        # responsibilities from the task marginals, or from the components over every fitted column
+        width = means.shape[1] if self.component_lp == "window_joint" else self.tasks.width
+        points = self._fit_data() if self.component_lp == "window_joint" else self.tasks.view[-self.fit_window :]
         in_time = window_component_alp(
-            self.tasks.view[-self.fit_window :],
+            points,
             self.returns.view[-self.fit_window :, 0] / self.return_range(),
             weights,
-            means[:, : self.tasks.width],
-            covariances[:, : self.tasks.width, : self.tasks.width],
+            means[:, :width],
+            covariances[:, :width, :width],
             noise_penalty=1.0 if self.component_lp == "window_lcb" else 0.0,
         )
         # A small share of the 1-NN ALP breaks ties where the time score is (nearly) zero everywhere: early on the
         # only progress is a few visits to one small region, which no component holds in both halves of the window,
         # and picking among components by rounding noise stalled 3 of 10 toy runs for thousands of episodes.
         return in_time + self.mean_alp_share * mean_alp
+
+    def _fit_data(self) -> np.ndarray:
+        if self.fit_columns == "alp":
+            return super()._fit_data()
+        tasks = self.tasks.view[-self.fit_window :]
+        time = np.linspace(0.0, 1.0, len(tasks), endpoint=False)[:, None]
+        returns = self.returns.view[-self.fit_window :, :1] / self.return_range()
+        return np.concatenate([tasks, time, returns], axis=1)
 
     def alp_column(self) -> np.ndarray:
         column = super().alp_column() / self.return_range()

@@ -299,26 +299,55 @@ def test_window_component_alp_reads_time_not_space() -> None:
 def test_improved_scores_components_by_window_alp() -> None:
     from teachers.alp_gmm import window_component_alp
 
+    # default: fitted on [task, time, return], episodes shared by their responsibilities over all three columns
     teacher = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3])
-    assert isinstance(teacher, ALPGMMTeacher) and teacher.component_lp == "window"
+    assert isinstance(teacher, ALPGMMTeacher)
+    assert (teacher.fit_columns, teacher.component_lp, teacher.mean_alp_share) == ("time_return", "window_joint", 0.0)
     _run(teacher, 120)
     assert teacher.gmm is not None
     d = teacher.tasks.width
-    expected = window_component_alp(
-        teacher.tasks.view[-60:],
+    fitted = teacher._fit_data()
+    assert fitted.shape == (60, d + 2)
+    np.testing.assert_allclose(fitted[:, d], np.arange(60) / 60)  # position in the window
+    np.testing.assert_allclose(fitted[:, d + 1], teacher.returns.view[-60:, 0] / teacher.return_range())
+    joint = window_component_alp(
+        fitted,
         teacher.returns.view[-60:, 0] / teacher.return_range(),
         teacher.gmm.weights,
-        teacher.gmm.means[:, :d],
-        teacher.gmm.covariances[:, :d, :d],
+        teacher.gmm.means,
+        teacher.gmm.covariances,
     )
-    mean_alp = np.clip(teacher.gmm.means[:, -1], 0.0, None)
-    np.testing.assert_allclose(teacher.gmm.lp, expected + teacher.mean_alp_share * mean_alp)
-    assert teacher.mean_alp_share == 0.1
-    reference = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], component_lp="mean_alp")
+    np.testing.assert_allclose(teacher.gmm.lp, joint)
+
+    # the [task, ALP] fit with task-marginal responsibilities and the mean-ALP tie-break
+    alp_fit = make_teacher(
+        "alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], fit_columns="alp", component_lp="window"
+    )
+    assert isinstance(alp_fit, ALPGMMTeacher) and alp_fit.mean_alp_share == 0.1
+    _run(alp_fit, 120)
+    assert alp_fit.gmm is not None
+    expected = window_component_alp(
+        alp_fit.tasks.view[-60:],
+        alp_fit.returns.view[-60:, 0] / alp_fit.return_range(),
+        alp_fit.gmm.weights,
+        alp_fit.gmm.means[:, :d],
+        alp_fit.gmm.covariances[:, :d, :d],
+    )
+    mean_alp = np.clip(alp_fit.gmm.means[:, -1], 0.0, None)
+    np.testing.assert_allclose(alp_fit.gmm.lp, expected + 0.1 * mean_alp)
+    reference = make_teacher(
+        "alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], fit_columns="alp", component_lp="mean_alp"
+    )
     _run(reference, 120)
     assert isinstance(reference, ALPGMMTeacher) and reference.gmm is not None
     np.testing.assert_allclose(reference.gmm.lp, np.clip(reference.gmm.means[:, -1], 0.0, None))
     with pytest.raises(ValueError, match="component_lp"):
         make_teacher("alp_gmm", STUMP, component_lp="median")
+    with pytest.raises(ValueError, match="fit_columns"):
+        make_teacher("alp_gmm", STUMP, fit_columns="return")
+    with pytest.raises(ValueError, match="needs fit_columns='alp'"):
+        make_teacher("alp_gmm", STUMP, component_lp="mean_alp")
+    with pytest.raises(ValueError, match="needs fit_columns='alp'"):
+        make_teacher("alp_gmm", STUMP, mean_alp_share=0.2)
     with pytest.raises(ValueError, match="mean_alp_share"):
         make_teacher("alp_gmm", STUMP, mean_alp_share=-1.0)

@@ -111,4 +111,5 @@ def test_callback_times_itself_against_the_rollout() -> None:
     assert curriculum.rollouts == 2
     assert 0.0 < curriculum.callback_seconds < curriculum.rollout_seconds
     assert 0.0 <= curriculum.scoring_seconds <= curriculum.callback_seconds
+    assert 0.0 <= curriculum.scoring_cpu_seconds <= curriculum.rollout_cpu_seconds
     assert 0.0 < curriculum.callback_share < 1.0

@@ -83,6 +83,7 @@ def test_ued_maze_example(tmp_path: Path) -> None:
     for record in summary["records"]:
         assert record["env_steps"] >= 2048 and len(record["per_maze"]) >= 3
         assert 0.0 < record["callback_fraction"] < 1.0
+        assert 0.0 <= record["scoring_cpu_fraction"] < 1.0
     assert "robust" in summary["records"][1] and "robust" not in summary["records"][0]  # ACCEL trains RobustPPO
 
 
