@@ -58,3 +58,16 @@ def test_demo_seeds_runs_the_quick_start_per_seed_and_bootstraps_the_difference(
     assert min(paired) <= paired_low <= paired_high <= max(paired)
     assert result["wins"] + result["ties"] <= 2
     assert "| alp_gmm |" in done.stdout and "| random |" in done.stdout
+
+
+def test_plr_scoring_quick_mode_gives_the_same_buffer_both_ways() -> None:
+    """The incremental ranks and a fresh argsort per eviction decision leave the buffer with the same scores."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "plr_scoring.py"), "--quick"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["same_buffer_scores"] is True
+    assert set(result["scoring_ms_per_rollout"]) == {"incremental_ranks", "fresh_argsort"}
+    assert result["rollout_ms"] > 0 and all(0 < s < 1 for s in result["scoring_share_of_rollout"].values())
