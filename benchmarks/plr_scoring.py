@@ -4,8 +4,8 @@ A full buffer decides, for every new level a rollout scored, which slot it would
 replay weight, whose score part needs the ranks of all 4,000 scores. The buffer keeps those ranks up to date
 as single scores change (``teachers.plr.RankIndex``); before, each decision argsorted every score. This script
 times ``update_rollout`` both ways on the same rollouts, side by side in one process, with the rollout shape of
-``benchmarks/ued_small.py --batched`` (16 envs x 128 steps of the 7x7 maze, episodes of up to 98 steps, half of
-the levels replayed), and sets both against the CPU time of collecting such a rollout (policy and batched env,
+``benchmarks/ued_small.py --batched`` (16 envs x 128 steps of the 7x7 maze, episodes of 22 steps on average as
+PLR's in its 1M-step runs, half of the levels replayed), and sets both against the CPU time of collecting such a rollout (policy and batched env,
 no teacher) for scale.
 
     python benchmarks/plr_scoring.py            # ~1 min
@@ -33,9 +33,13 @@ from teachers.plr import LevelBuffer, LevelReplayTeacher, score_ranks
 ENV_ID = "Curricula/Maze-v0"
 
 
-def synthetic_rollouts(teacher: Any, rollouts: int, n_envs: int, n_steps: int, seed: int) -> list[RolloutSignals]:
-    """Rollouts of the teacher's own tasks (new and replayed as it samples them), episodes of 10-98 steps."""
+def synthetic_rollouts(
+    teacher: Any, rollouts: int, n_envs: int, n_steps: int, mean_episode: int, seed: int
+) -> list[RolloutSignals]:
+    """Rollouts of the teacher's own tasks (new and replayed as it samples them), episode lengths uniform around
+    ``mean_episode`` (a quarter of it to 1.75 times it)."""
     rng = np.random.default_rng(seed)
+    shortest = max(1, mean_episode // 4)
     out = []
     for _ in range(rollouts):
         task_ids = np.empty((n_steps, n_envs), dtype=np.int64)
@@ -46,7 +50,7 @@ def synthetic_rollouts(teacher: Any, rollouts: int, n_envs: int, n_steps: int, s
             while step < n_steps:
                 task = teacher.sample()
                 tasks[task.id] = task
-                length = int(rng.integers(10, 99))
+                length = int(rng.integers(shortest, 2 * mean_episode - shortest + 1))
                 task_ids[step : step + length, env] = task.id
                 starts[step, env] = 1.0
                 step += length
@@ -76,10 +80,12 @@ def filled_teacher(buffer_size: int, seed: int) -> LevelReplayTeacher:
     return teacher
 
 
-def time_scoring(buffer_size: int, rollouts: int, fresh_argsort: bool, seed: int) -> tuple[float, list[float]]:
+def time_scoring(
+    buffer_size: int, rollouts: int, mean_episode: int, fresh_argsort: bool, seed: int
+) -> tuple[float, list[float]]:
     """CPU seconds of ``update_rollout`` per rollout, averaged over ``rollouts``, and the buffer's scores after."""
     teacher = filled_teacher(buffer_size, seed)
-    signals = synthetic_rollouts(teacher, rollouts, 16, 128, seed)
+    signals = synthetic_rollouts(teacher, rollouts, 16, 128, mean_episode, seed)
     incremental = LevelBuffer.ordinal_ranks
     if fresh_argsort:  # the previous behaviour: every decision ranks every score again
         LevelBuffer.ordinal_ranks = lambda self: score_ranks(self.scores)  # type: ignore[method-assign]
@@ -115,15 +121,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--buffer-size", type=int, default=4000)
     parser.add_argument("--rollouts", type=int, default=30)
+    parser.add_argument(
+        "--mean-episode",
+        type=int,
+        default=22,
+        help="mean episode length in steps (22: PLR's average over its 1M-step batched runs; PLR⊥ ~40)",
+    )
     args = parser.parse_args()
     buffer_size, rollouts = (500, 5) if args.quick else (args.buffer_size, args.rollouts)
-    new, scores_new = time_scoring(buffer_size, rollouts, fresh_argsort=False, seed=0)
-    old, scores_old = time_scoring(buffer_size, rollouts, fresh_argsort=True, seed=0)
+    new, scores_new = time_scoring(buffer_size, rollouts, args.mean_episode, fresh_argsort=False, seed=0)
+    old, scores_old = time_scoring(buffer_size, rollouts, args.mean_episode, fresh_argsort=True, seed=0)
     collection = rollout_seconds(2 if args.quick else 10)
     summary = {
         "benchmark": "plr_scoring",
         "buffer_size": buffer_size,
         "rollouts": rollouts,
+        "mean_episode": args.mean_episode,
         "scoring_ms_per_rollout": {"incremental_ranks": round(1e3 * new, 2), "fresh_argsort": round(1e3 * old, 2)},
         "speedup": round(old / new, 2),
         "same_buffer_scores": scores_new == scores_old,

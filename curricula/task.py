@@ -149,8 +149,9 @@ class RolloutSignals:
         """
         n_steps, n_envs = self.task_ids.shape
         out: list[tuple[int, int, int, int, bool]] = []
+        later_starts = np.asarray(self.episode_starts)[1:] != 0
         for env in range(n_envs):
-            starts = [0, *[t for t in range(1, n_steps) if self.episode_starts[t, env]]]
+            starts = [0, *(np.flatnonzero(later_starts[:, env]) + 1).tolist()]
             bounds = [*starts, n_steps]
             for k in range(len(starts)):
                 begin, end = bounds[k], bounds[k + 1]

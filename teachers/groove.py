@@ -305,7 +305,7 @@ class GrooveTeacher(LevelReplayTeacher):
         self._student_return[key] = (
             ret if previous is None else (1 - self.return_smoothing) * previous + self.return_smoothing * ret
         )
-        in_buffer = self._offer(level, self.regret(key), ret)
+        in_buffer = self._offer(level, self.regret(key), ret, key)
         evicted = self.buffer.last_evicted
         if evicted is not None:  # a level that comes back later starts a fresh memory
             self._student_return.pop(evicted, None)

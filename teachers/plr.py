@@ -464,11 +464,25 @@ class LevelReplayTeacher(Teacher):
             return None
         if self.eviction == "score":
             return int(np.argmin(self.buffer.scores))
-        # the lowest replay weight (first slot among ties, as dcd's argmin)
-        return int(np.argmin(self.replay_probabilities()))
+        if self.rank_ties != "ordinal":
+            return int(np.argmin(self.replay_probabilities()))
+        # The lowest replay weight (first slot among ties, as dcd's argmin), without normalising the distribution:
+        # (1 − ρ)·w/W + ρ·s/S has the argmin of (1 − ρ)·S·w + ρ·W·s (W, S > 0). This runs once per new level a full
+        # buffer scores, so it is most of PLR's scoring cost.
+        weights = _rank_weights(self.temperature, 1 << (len(self.buffer) - 1).bit_length())[
+            self.buffer.ordinal_ranks() - 1
+        ]
+        staleness = np.maximum(self.tasks_sampled - self.buffer.last_sampled, 0)
+        total_staleness = int(staleness.sum())
+        if total_staleness == 0:  # staleness is uniform: the score part decides
+            return int(np.argmin(weights))
+        mixed = (1.0 - self.staleness_coef) * total_staleness * weights
+        mixed += self.staleness_coef * float(weights.sum()) * staleness
+        return int(np.argmin(mixed))
 
-    def _offer(self, level: Mapping[str, Any], score: float, max_return: float) -> bool:
-        key = self.space.key(level)
+    def _offer(self, level: Mapping[str, Any], score: float, max_return: float, key: str | None = None) -> bool:
+        """Score ``level`` into the buffer (``key``: its :meth:`~curricula.spaces.LevelSpace.key`, when known)."""
+        key = self.space.key(level) if key is None else key
         victim = None if self.buffer.slot(key) is not None else self.eviction_slot()
         return self.buffer.offer(key, level, score, max_return, self.tasks_sampled, victim=victim)
 
@@ -565,6 +579,8 @@ class _RolloutScoredTeacher(LevelReplayTeacher):
 
     def _update_rollout(self, signals: RolloutSignals) -> None:
         terms = step_terms(self.score, np.asarray(signals.advantages), np.asarray(signals.values))
+        # running sums along time: a segment's sum is a difference of two entries (one numpy call per rollout)
+        cumulative = np.concatenate([np.zeros((1, terms.shape[1])), np.cumsum(terms, axis=0)])
         # level key -> [level, term sum, steps, best return this rollout]; insertion order = segment order
         per_level: dict[str, list[Any]] = {}
         replayed: list[dict[str, Any]] = []
@@ -574,7 +590,7 @@ class _RolloutScoredTeacher(LevelReplayTeacher):
             if task is None or task.level is None:
                 continue  # an unassigned episode (no teacher task) scores nothing
             acc = self._partial.pop(task_id, [0.0, 0.0])
-            acc[0] += float(terms[start:stop, env].sum())
+            acc[0] += float(cumulative[stop, env] - cumulative[start, env])
             acc[1] += float(stop - start)
             if not finished:
                 partial[task_id] = acc
@@ -596,7 +612,7 @@ class _RolloutScoredTeacher(LevelReplayTeacher):
             max_return = max(known, best_return)
             if not np.isfinite(max_return):
                 max_return = 0.0  # no raw return heard for this level: sparse-reward prior
-            self._offer(level, finalize_score(self.score, term_sum / steps, max_return), max_return)
+            self._offer(level, finalize_score(self.score, term_sum / steps, max_return), max_return, key)
         self._after_scoring(replayed)
         self._set_train_mask(signals)
 

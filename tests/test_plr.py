@@ -149,6 +149,17 @@ def test_rank_index_matches_a_fresh_argsort_after_every_change() -> None:
         np.testing.assert_array_equal(index.ranks(), score_ranks(scores))
 
 
+def test_eviction_slot_is_the_argmin_of_the_replay_distribution() -> None:
+    """The unnormalised eviction shortcut picks the slot the replay distribution ranks lowest."""
+    rng = np.random.default_rng(1)
+    for trial in range(20):
+        teacher = make_teacher("plr", SPACE, seed=trial, buffer_size=12, staleness_coef=float(rng.random()))
+        for i in range(12):
+            teacher._offer(_level(i % 4, i // 4, trial % 4, 0), float(rng.integers(0, 4)), 0.0)
+            teacher.tasks_sampled += int(rng.integers(0, 3))
+        assert teacher.eviction_slot() == int(np.argmin(teacher.replay_probabilities()))
+
+
 def test_buffer_scores_change_only_through_the_buffer() -> None:
     buffer = LevelBuffer(SPACE, capacity=3)
     for i, score in enumerate((0.5, 0.1, 0.5)):
