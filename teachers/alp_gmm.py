@@ -6,17 +6,17 @@ Two registered variants:
   ``flowersteam/TeachMyAgent``): raw task units, 1-NN absolute learning progress over the whole history, a GMM
   refit every ``fit_rate`` episodes on the last ``fit_rate`` ``[task, ALP]`` vectors (full covariances, k in a
   list, lowest AIC), components picked in proportion to their mean ALP, samples clipped to the box.
-* ``alp_gmm`` — the same fit schedule and sampler with the known weaknesses fixed: a component is scored by its
-  absolute learning progress *in time* over the fit window (:func:`window_component_alp`), not by its mean 1-NN
-  ALP, which reads every step in difficulty between neighbouring tasks as progress; the mixture is fitted on
-  ``[task, time, return]`` (the episode's position in the window and its return, Covar-GMM's columns) and the
-  window's episodes are shared among components by their responsibilities over all three, so that a component
-  is a group of episodes of one competence level rather than a region of task space;
+* ``alp_gmm`` — the same fit schedule and sampler with the known weaknesses fixed: ALP compares a task with the
+  nearest of the last 1000 tasks, so a region stops reporting progress once it stops improving; a component is
+  scored by the change of its returns *in time* over the fit window (:func:`window_component_alp`), not by its
+  mean 1-NN ALP, which reads every step in difficulty between neighbouring tasks as progress;
   tasks live in the unit cube and returns in [0, 1] (bounds or running range); integer dimensions are relaxed with
   jitter and a larger ``reg_covar`` so duplicates cannot collapse a component; fits are cheaper (vectorized numpy
   EM, k searched around the previous k) and may run in a background thread with a deterministic hand-over.
-  ``fit_columns="alp"`` restores the reference's ``[task, 1-NN ALP]`` fit (ALP against the last ``alp_memory``
-  tasks).
+  ``fit_columns="time_return", component_lp="window_joint"`` (a candidate default, measured in
+  ``docs/teachers_continuous.md``) fits ``[task, time, return]`` instead of ``[task, ALP]`` and shares the window's
+  episodes among components by their responsibilities over all three, so that a component is a group of
+  episodes of one competence level rather than a region of task space.
 
 The fit schedule and sampler are :class:`teachers.gmm_teacher.GMMTeacher`'s, the fitting is :mod:`teachers.gmm`'s.
 See ``docs/teachers_continuous.md`` for what each choice does to the toy benchmark, ``docs/teachers.md`` for the
@@ -39,10 +39,10 @@ MIN_HISTORY_FOR_ALP = 5
 
 
 #: how the improved teacher scores a component (see :func:`window_component_alp`)
-COMPONENT_LP_ESTIMATES = ("window_joint", "window", "window_lcb", "mean_alp")
+COMPONENT_LP_ESTIMATES = ("window", "window_joint", "window_lcb", "mean_alp")
 #: what the improved teacher fits its mixture on, beside the tasks: the 1-NN ALP (the reference), or the episode's
 #: position in the fit window and its return (Covar-GMM's columns)
-FIT_COLUMNS = ("time_return", "alp")
+FIT_COLUMNS = ("alp", "time_return")
 
 
 def window_component_alp(
@@ -199,24 +199,24 @@ ALP_GMM_IMPROVED: dict[str, Any] = {
 
 @register_teacher("alp_gmm")
 class ALPGMMTeacher(_ALPGMMBase):
-    """ALP-GMM, improved: components scored by their ALP in time and fitted on ``[task, time, return]``, unit-cube
-    tasks, [0, 1] returns, integer dims relaxed, cheaper refits. The fit schedule and sampler are the faithful ones.
+    """ALP-GMM, improved: ALP against recent tasks, components scored by their ALP in time, unit-cube tasks, [0, 1]
+    returns, integer dims relaxed, cheaper refits. The fit schedule and sampler are the faithful ones.
 
     :param space: a :class:`~curricula.spaces.ParameterSpace`
     :param seed: RNG seed
     :param return_bounds: the env's return bounds (mapped to [0, 1]); without them returns and ALPs are divided by
         the observed return range
-    :param alp_memory: the 1-NN ALP compares a task with the nearest of this many most recent tasks (default 1000);
-        ``"window"`` the fit window, ``None`` the whole history (the reference). Fitted with ``fit_columns="alp"``;
-        otherwise only logged (``mean_alp``)
+    :param alp_memory: the 1-NN ALP compares a task with the nearest of this many most recent tasks (default 1000,
+        dense enough that the neighbour is a near task in 4-D too); ``"window"`` the fit window, ``None`` the whole
+        history (the reference). Fitted with ``fit_columns="alp"``; otherwise only logged (``mean_alp``)
     :param alp_scale: rescale the ALP column to [0, 1] by its window maximum before fitting
-    :param fit_columns: ``"time_return"`` (default) fits ``[task, time in window, return]``; ``"alp"`` fits
-        ``[task, 1-NN ALP]`` (the reference)
-    :param component_lp: how a component is scored: ``"window_joint"`` (default) |mean return of its newer half −
-        older half| over the fit window, episodes shared by their responsibilities over every fitted column
-        (:func:`window_component_alp`); ``"window"`` the same with task-marginal responsibilities;
-        ``"window_lcb"`` that minus one standard error; ``"mean_alp"`` its mean 1-NN ALP (the reference; needs
-        ``fit_columns="alp"``)
+    :param fit_columns: ``"alp"`` (default) fits ``[task, 1-NN ALP]`` (the reference); ``"time_return"`` fits
+        ``[task, time in window, return]`` (Covar-GMM's columns)
+    :param component_lp: how a component is scored: ``"window"`` (default) |mean return of its newer half − older
+        half| over the fit window, episodes shared by their task-marginal responsibilities
+        (:func:`window_component_alp`); ``"window_joint"`` the same with responsibilities over every fitted column;
+        ``"window_lcb"`` the task-marginal score minus one standard error; ``"mean_alp"`` its mean 1-NN ALP (the
+        reference; needs ``fit_columns="alp"``)
     :param mean_alp_share: add this share of the component's mean 1-NN ALP to a window score (a tie-break where no
         component changes in time); default 0.1 with ``fit_columns="alp"``, 0 otherwise (there is no ALP column)
     :param kwargs: overrides of :class:`~teachers.gmm_teacher.GMMTeacher` options
@@ -229,8 +229,8 @@ class ALPGMMTeacher(_ALPGMMBase):
         return_bounds: tuple[float, float] | None = None,
         alp_memory: int | str | None = 1000,
         alp_scale: bool = False,
-        fit_columns: str = "time_return",
-        component_lp: str = "window_joint",
+        fit_columns: str = "alp",
+        component_lp: str = "window",
         mean_alp_share: float | None = None,
         **kwargs: Any,
     ) -> None:

@@ -299,10 +299,17 @@ def test_window_component_alp_reads_time_not_space() -> None:
 def test_improved_scores_components_by_window_alp() -> None:
     from teachers.alp_gmm import window_component_alp
 
-    # default: fitted on [task, time, return], episodes shared by their responsibilities over all three columns
-    teacher = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3])
-    assert isinstance(teacher, ALPGMMTeacher)
-    assert (teacher.fit_columns, teacher.component_lp, teacher.mean_alp_share) == ("time_return", "window_joint", 0.0)
+    # the candidate: fitted on [task, time, return], episodes shared by their responsibilities over all three columns
+    teacher = make_teacher(
+        "alp_gmm",
+        STUMP,
+        seed=0,
+        fit_rate=60,
+        potential_ks=[2, 3],
+        fit_columns="time_return",
+        component_lp="window_joint",
+    )
+    assert isinstance(teacher, ALPGMMTeacher) and teacher.mean_alp_share == 0.0
     _run(teacher, 120)
     assert teacher.gmm is not None
     d = teacher.tasks.width
@@ -319,11 +326,10 @@ def test_improved_scores_components_by_window_alp() -> None:
     )
     np.testing.assert_allclose(teacher.gmm.lp, joint)
 
-    # the [task, ALP] fit with task-marginal responsibilities and the mean-ALP tie-break
-    alp_fit = make_teacher(
-        "alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], fit_columns="alp", component_lp="window"
-    )
-    assert isinstance(alp_fit, ALPGMMTeacher) and alp_fit.mean_alp_share == 0.1
+    # the default: the [task, ALP] fit with task-marginal responsibilities and the mean-ALP tie-break
+    alp_fit = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3])
+    assert isinstance(alp_fit, ALPGMMTeacher)
+    assert (alp_fit.fit_columns, alp_fit.component_lp, alp_fit.mean_alp_share) == ("alp", "window", 0.1)
     _run(alp_fit, 120)
     assert alp_fit.gmm is not None
     expected = window_component_alp(
@@ -335,9 +341,7 @@ def test_improved_scores_components_by_window_alp() -> None:
     )
     mean_alp = np.clip(alp_fit.gmm.means[:, -1], 0.0, None)
     np.testing.assert_allclose(alp_fit.gmm.lp, expected + 0.1 * mean_alp)
-    reference = make_teacher(
-        "alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], fit_columns="alp", component_lp="mean_alp"
-    )
+    reference = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], component_lp="mean_alp")
     _run(reference, 120)
     assert isinstance(reference, ALPGMMTeacher) and reference.gmm is not None
     np.testing.assert_allclose(reference.gmm.lp, np.clip(reference.gmm.means[:, -1], 0.0, None))
@@ -346,8 +350,8 @@ def test_improved_scores_components_by_window_alp() -> None:
     with pytest.raises(ValueError, match="fit_columns"):
         make_teacher("alp_gmm", STUMP, fit_columns="return")
     with pytest.raises(ValueError, match="needs fit_columns='alp'"):
-        make_teacher("alp_gmm", STUMP, component_lp="mean_alp")
+        make_teacher("alp_gmm", STUMP, fit_columns="time_return", component_lp="mean_alp")
     with pytest.raises(ValueError, match="needs fit_columns='alp'"):
-        make_teacher("alp_gmm", STUMP, mean_alp_share=0.2)
+        make_teacher("alp_gmm", STUMP, fit_columns="time_return", mean_alp_share=0.2)
     with pytest.raises(ValueError, match="mean_alp_share"):
         make_teacher("alp_gmm", STUMP, mean_alp_share=-1.0)
