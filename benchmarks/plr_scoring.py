@@ -9,6 +9,7 @@ PLR's in its 1M-step runs, half of the levels replayed), and sets both against t
 no teacher) for scale.
 
     python benchmarks/plr_scoring.py            # ~1 min
+    python benchmarks/plr_scoring.py --teacher accel --mean-episode 49    # ACCEL: scoring and mutation
     python benchmarks/plr_scoring.py --quick    # buffer 500, a few rollouts, < 30 s
 
 The last printed line is one JSON object.
@@ -70,9 +71,9 @@ def synthetic_rollouts(
     return out
 
 
-def filled_teacher(buffer_size: int, seed: int) -> LevelReplayTeacher:
-    """A robust PLR teacher (paper settings) whose buffer is full of generated levels with random scores."""
-    teacher = make_teacher("robust_plr", task_space_of(ENV_ID), seed=seed, buffer_size=buffer_size)
+def filled_teacher(buffer_size: int, seed: int, name: str = "robust_plr") -> LevelReplayTeacher:
+    """A level-replay teacher (paper settings) whose buffer is full of generated levels with random scores."""
+    teacher = make_teacher(name, task_space_of(ENV_ID), seed=seed, buffer_size=buffer_size)
     assert isinstance(teacher, LevelReplayTeacher) and isinstance(teacher.space, LevelSpace)
     rng = np.random.default_rng(seed)
     while len(teacher.buffer) < buffer_size:
@@ -81,10 +82,10 @@ def filled_teacher(buffer_size: int, seed: int) -> LevelReplayTeacher:
 
 
 def time_scoring(
-    buffer_size: int, rollouts: int, mean_episode: int, fresh_argsort: bool, seed: int
+    name: str, buffer_size: int, rollouts: int, mean_episode: int, fresh_argsort: bool, seed: int
 ) -> tuple[float, list[float]]:
     """CPU seconds of ``update_rollout`` per rollout, averaged over ``rollouts``, and the buffer's scores after."""
-    teacher = filled_teacher(buffer_size, seed)
+    teacher = filled_teacher(buffer_size, seed, name)
     signals = synthetic_rollouts(teacher, rollouts, 16, 128, mean_episode, seed)
     incremental = LevelBuffer.ordinal_ranks
     if fresh_argsort:  # the previous behaviour: every decision ranks every score again
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--buffer-size", type=int, default=4000)
     parser.add_argument("--rollouts", type=int, default=30)
+    parser.add_argument("--teacher", default="robust_plr", choices=["robust_plr", "plr", "accel"])
     parser.add_argument(
         "--mean-episode",
         type=int,
@@ -129,11 +131,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     buffer_size, rollouts = (500, 5) if args.quick else (args.buffer_size, args.rollouts)
-    new, scores_new = time_scoring(buffer_size, rollouts, args.mean_episode, fresh_argsort=False, seed=0)
-    old, scores_old = time_scoring(buffer_size, rollouts, args.mean_episode, fresh_argsort=True, seed=0)
+    new, scores_new = time_scoring(args.teacher, buffer_size, rollouts, args.mean_episode, fresh_argsort=False, seed=0)
+    old, scores_old = time_scoring(args.teacher, buffer_size, rollouts, args.mean_episode, fresh_argsort=True, seed=0)
     collection = rollout_seconds(2 if args.quick else 10)
     summary = {
         "benchmark": "plr_scoring",
+        "teacher": args.teacher,
         "buffer_size": buffer_size,
         "rollouts": rollouts,
         "mean_episode": args.mean_episode,

@@ -191,17 +191,20 @@ class MazeLevelSpace(LevelSpace):
         goal = (int(level["goal"][0]), int(level["goal"][1]))
         for _ in range(self.mutation_edits):
             edit = _EDITS[int(rng.integers(0, len(_EDITS)))]
-            free = [(x, y) for y in range(self.size) for x in range(self.size) if not walls[y, x]]
-            free = [c for c in free if c not in (agent, goal)]
-            if edit == "add_wall" and free:
-                x, y = free[int(rng.integers(0, len(free)))]
-                walls[y, x] = True
+            # floor cells other than the agent's and the goal's, in row-major order
+            open_cells = ~walls
+            open_cells[agent[1], agent[0]] = open_cells[goal[1], goal[0]] = False
+            free_ys, free_xs = np.nonzero(open_cells)
+            if edit == "add_wall" and len(free_xs):
+                k = int(rng.integers(0, len(free_xs)))
+                walls[free_ys[k], free_xs[k]] = True
             elif edit == "remove_wall" and walls.any():
                 ys, xs = np.nonzero(walls)
                 k = int(rng.integers(0, len(xs)))
                 walls[ys[k], xs[k]] = False
-            elif edit == "move_goal" and free:
-                goal = free[int(rng.integers(0, len(free)))]
+            elif edit == "move_goal" and len(free_xs):
+                k = int(rng.integers(0, len(free_xs)))
+                goal = (int(free_xs[k]), int(free_ys[k]))
         return {
             "size": self.size,
             "walls": _rows(walls),

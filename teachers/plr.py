@@ -583,7 +583,7 @@ class _RolloutScoredTeacher(LevelReplayTeacher):
         cumulative = np.concatenate([np.zeros((1, terms.shape[1])), np.cumsum(terms, axis=0)])
         # level key -> [level, term sum, steps, best return this rollout]; insertion order = segment order
         per_level: dict[str, list[Any]] = {}
-        replayed: list[dict[str, Any]] = []
+        replayed: list[tuple[dict[str, Any], str]] = []  # (level, key) of each replay episode, in segment order
         partial: dict[int, list[float]] = {}
         for env, start, stop, task_id, finished in signals.segments():
             task = signals.tasks.get(task_id)
@@ -602,7 +602,7 @@ class _RolloutScoredTeacher(LevelReplayTeacher):
             entry[3] = max(entry[3], self._returns.get(task_id, -np.inf))
             self.episodes_scored += 1
             if task.annotations.get("source") == SOURCE_REPLAY:
-                replayed.append(dict(task.level))
+                replayed.append((dict(task.level), key))
         self._partial = partial
         # Every result heard this rollout ended in it, so its segment was just scored.
         self._returns = {}
@@ -616,8 +616,11 @@ class _RolloutScoredTeacher(LevelReplayTeacher):
         self._after_scoring(replayed)
         self._set_train_mask(signals)
 
-    def _after_scoring(self, replayed: list[dict[str, Any]]) -> None:
-        """Hook run after each rollout's scores are in the buffer (ACCEL mutates the replayed levels here)."""
+    def _after_scoring(self, replayed: list[tuple[dict[str, Any], str]]) -> None:
+        """Hook run after each rollout's scores are in the buffer (ACCEL mutates the replayed levels here).
+
+        :param replayed: ``(level, key)`` of every replay episode that ended in the rollout, in segment order
+        """
 
     def scalars(self) -> dict[str, float]:
         out = super().scalars()
@@ -693,12 +696,11 @@ class ACCELTeacher(_RolloutScoredTeacher):
             warnings.warn(f"{type(self.space).__name__} has no mutation operators: ACCEL runs as PLR⊥", stacklevel=2)
         self._depth: dict[str, int] = {}
 
-    def _after_scoring(self, replayed: list[dict[str, Any]]) -> None:
+    def _after_scoring(self, replayed: list[tuple[dict[str, Any], str]]) -> None:
         if not self.can_mutate:
             return
         # The parent of each child is the level its own replay episode played (dcd#11 mutated one env's level only).
-        for parent in replayed:
-            parent_key = self.space.key(parent)
+        for parent, parent_key in replayed:
             child = self.space.mutate(parent, self.rng)
             depth = self._lineage_depth(parent_key) + 1
             self._queued.append(
@@ -706,9 +708,11 @@ class ACCELTeacher(_RolloutScoredTeacher):
             )
             self._depth[self.space.key(child)] = depth
         del self._queued[: max(0, len(self._queued) - self.max_queued)]
-        # Lineage is kept for levels still in the buffer or queued; the rest is forgotten.
-        alive = self.buffer.keys() | {self.space.key(q) for q, _ in self._queued}
-        self._depth = {k: d for k, d in self._depth.items() if k in alive}
+        # Lineage is kept for levels still in the buffer or queued; the rest is forgotten, in batches: keying every
+        # queued level after every rollout was a third of ACCEL's rollout-end time at a full buffer.
+        if len(self._depth) > 2 * (self.buffer.capacity + self.max_queued):
+            alive = self.buffer.keys() | {self.space.key(q) for q, _ in self._queued}
+            self._depth = {k: d for k, d in self._depth.items() if k in alive}
 
     def _lineage_depth(self, key: str) -> int:
         return self._depth.get(key, 0)
