@@ -82,10 +82,13 @@ def filled_teacher(buffer_size: int, seed: int, name: str = "robust_plr") -> Lev
 
 
 def time_scoring(
-    name: str, buffer_size: int, rollouts: int, mean_episode: int, fresh_argsort: bool, seed: int
+    name: str, buffer_size: int, rollouts: int, mean_episode: int, fresh_argsort: bool, seed: int, mutate: bool = True
 ) -> tuple[float, list[float]]:
-    """CPU seconds of ``update_rollout`` per rollout, averaged over ``rollouts``, and the buffer's scores after."""
+    """CPU seconds of ``update_rollout`` per rollout, averaged over ``rollouts``, and the buffer's scores after
+    (``mutate=False``: ACCEL scores but makes no children, to split its time)."""
     teacher = filled_teacher(buffer_size, seed, name)
+    if not mutate:
+        teacher.can_mutate = False  # type: ignore[attr-defined]
     signals = synthetic_rollouts(teacher, rollouts, 16, 128, mean_episode, seed)
     incremental = LevelBuffer.ordinal_ranks
     if fresh_argsort:  # the previous behaviour: every decision ranks every score again
@@ -142,6 +145,11 @@ def main() -> None:
         "mean_episode": args.mean_episode,
         "scoring_ms_per_rollout": {"incremental_ranks": round(1e3 * new, 2), "fresh_argsort": round(1e3 * old, 2)},
         "speedup": round(old / new, 2),
+        "scoring_ms_per_rollout_without_mutation": round(
+            1e3 * time_scoring(args.teacher, buffer_size, rollouts, args.mean_episode, False, 0, mutate=False)[0], 2
+        )
+        if args.teacher == "accel"
+        else None,
         "same_buffer_scores": scores_new == scores_old,
         "rollout_ms": round(1e3 * collection, 1),
         "scoring_share_of_rollout": {
