@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -454,3 +456,22 @@ def test_encodings_have_the_papers_shapes_and_fallbacks() -> None:
     lang = encode_subgoal(sub, "language", (0, 0))
     other = encode_subgoal({**sub, "text": "open the yellow door"}, "language", (0, 0))
     assert lang.shape == (32,) and np.isclose(np.linalg.norm(lang), 1.0) and not np.allclose(lang, other)
+
+
+def test_subgoals_benchmark_quick_keeps_and_reuses_its_records(tmp_path: Path) -> None:
+    """``benchmarks/subgoals.py --quick``: a JSON summary with ``steps_to_80`` per variant and the budget; with
+    ``--records`` every finished run is appended, and a second call reuses them instead of training again."""
+    root = Path(__file__).resolve().parents[1]
+    records = tmp_path / "runs.jsonl"
+    command = [sys.executable, str(root / "benchmarks" / "subgoals.py"), "--quick", "--skip-fps", "--workers", "1"]
+    first = subprocess.run([*command, "--records", str(records)], capture_output=True, text=True, cwd=root, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    summary = json.loads(first.stdout.strip().splitlines()[-1])
+    assert summary["budget"] == 1024
+    assert set(summary["steps_to_80"]) == {f"KeyCorridorS3R3-v0/{v}" for v in ("ppo", "oracle", "noisy_llama")}
+    assert len(records.read_text().splitlines()) == 3
+    again = subprocess.run([*command, "--records", str(records)], capture_output=True, text=True, cwd=root, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "finished" not in again.stdout  # nothing trained again
+    assert json.loads(again.stdout.strip().splitlines()[-1])["steps_to_80"] == summary["steps_to_80"]
+    assert len(records.read_text().splitlines()) == 3
