@@ -66,9 +66,15 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=None, help="training envs (default: the quick start's)")
     parser.add_argument("--env-id", default=None, help="default: the quick start's")
     parser.add_argument("--workers", type=int, default=2, help="quick starts run at the same time (one per core)")
+    parser.add_argument("--teacher-options", default=None, help="JSON options per teacher, passed to the quick start")
     args = parser.parse_args()
     options = ["--teachers", *args.teachers]
-    for flag, value in (("--steps", args.steps), ("--n-envs", args.n_envs), ("--env-id", args.env_id)):
+    for flag, value in (
+        ("--steps", args.steps),
+        ("--n-envs", args.n_envs),
+        ("--env-id", args.env_id),
+        ("--teacher-options", args.teacher_options),
+    ):
         if value is not None:
             options += [flag, str(value)]
     started = time.perf_counter()

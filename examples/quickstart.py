@@ -70,7 +70,7 @@ def train_and_test(teacher_name: str, args: argparse.Namespace, run_dir: Path) -
     assert isinstance(task_space, ParameterSpace)  # size x obstacles
 
     # 2. The teacher lives here, in the learner process; the callback carries its tasks to the envs.
-    teacher = make_teacher(teacher_name, task_space, seed=args.seed)
+    teacher = make_teacher(teacher_name, task_space, seed=args.seed, **args.teacher_options.get(teacher_name, {}))
     curriculum = CurriculumCallback(teacher, keep_results=True)  # keeps the played tasks for the plots
 
     # 3. The student: PPO with an MLP over the 7x7x3 symbolic view (the fastest student on 2 CPU cores).
@@ -93,6 +93,7 @@ def train_and_test(teacher_name: str, args: argparse.Namespace, run_dir: Path) -
     report = evaluate(student, make_env(), test_set)
     return {
         "teacher": teacher_name,
+        "teacher_options": args.teacher_options.get(teacher_name, {}),
         "env_steps": student.num_timesteps,
         "episodes": curriculum.episodes_reported,
         "wall_time_s": round(wall, 1),
@@ -115,7 +116,16 @@ def main() -> None:
     parser.add_argument("--run-root", default="runs")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--workers", type=int, default=0, help="teachers trained at once (default: one per core)")
+    parser.add_argument(
+        "--teacher-options",
+        type=json.loads,
+        default={},
+        help='JSON options per teacher, e.g. \'{"alp_gmm": {"fit_columns": "time_return"}}\'',
+    )
     args = parser.parse_args()
+    options = args.teacher_options
+    if not isinstance(options, dict) or not set(options) <= set(args.teachers):
+        parser.error(f"--teacher-options must map teachers of --teachers {args.teachers} to options, got {options!r}")
 
     run_dir = make_run_dir(args.run_root, f"quickstart-s{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}")
     # Each teacher's run is single-threaded and independent, so they train side by side, one process per core.

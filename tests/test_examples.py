@@ -28,12 +28,15 @@ def run_example(script: str, *args: str) -> dict:
 
 @pytest.mark.parametrize("train_env", ["batched", "minigrid"])
 def test_quickstart_compares_teachers_and_writes_plots(tmp_path: Path, train_env: str) -> None:
-    flags = ["--minigrid"] if train_env == "minigrid" else []
+    # the batched run also passes teacher options through (the candidate ALP-GMM default)
+    candidate = {"fit_columns": "time_return", "component_lp": "window_joint"}
+    flags = ["--minigrid"] if train_env == "minigrid" else ["--teacher-options", json.dumps({"alp_gmm": candidate})]
     summary = run_example(
         "quickstart.py", "--steps", "2048", "--n-envs", "2", "--no-progress", "--run-root", str(tmp_path), *flags
     )
     assert summary["train_env"] == train_env
     assert [run["teacher"] for run in summary["runs"]] == ["alp_gmm", "random"]
+    assert summary["runs"][0]["teacher_options"] == ({} if train_env == "minigrid" else candidate)
     for run in summary["runs"]:
         assert run["env_steps"] >= 2048 and run["episodes"] > 0
         assert run["test_tasks"] == 20 and run["test_mastered_percent"] in {5.0 * k for k in range(21)}
@@ -41,6 +44,15 @@ def test_quickstart_compares_teachers_and_writes_plots(tmp_path: Path, train_env
         assert (Path(summary["run_dir"]) / run["teacher"] / "checkpoints" / "latest.json").is_file()
     # ALP-GMM also draws its mixture once it has fitted one; the density plot is there for both
     assert any("density_" in p for p in summary["runs"][1]["plots"])
+
+
+def test_quickstart_refuses_options_for_a_teacher_it_does_not_train() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--teacher-options", '{"riac": {}}'],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--teacher-options must map teachers of --teachers ['alp_gmm', 'random']" in done.stderr
 
 
 def test_alp_gmm_toy_example(tmp_path: Path) -> None:
