@@ -119,7 +119,8 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for method in ALL_METHODS:
+    for index, method in enumerate(ALL_METHODS):
+        color = f"C{index}"  # one colour per method in every panel (the legend is drawn once)
         traces = [r["trace"] for r in records if r["method"] == method and r.get("trace")]
         if not traces:
             continue
@@ -129,11 +130,11 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> Path:
         def mean(key: str, traces: list[list[dict[str, float]]] = traces, length: int = length) -> np.ndarray:
             return np.array([np.mean([t[i].get(key, np.nan) for t in traces]) for i in range(length)])
 
-        axes[0].plot(steps, mean("replay_share"), label=method)
-        axes[1].plot(steps, mean("buffer_levels"), label=method)
+        axes[0].plot(steps, mean("replay_share"), label=method, color=color)
+        axes[1].plot(steps, mean("buffer_levels"), label=method, color=color)
         if "score_p50" in traces[0][-1]:
-            (line,) = axes[2].plot(steps, mean("score_p50"), label=method)
-            axes[2].fill_between(steps, mean("score_p10"), mean("score_p90"), color=line.get_color(), alpha=0.15)
+            axes[2].plot(steps, mean("score_p50"), label=method, color=color)
+            axes[2].fill_between(steps, mean("score_p10"), mean("score_p90"), color=color, alpha=0.15)
     for ax, title in zip(
         axes, ("replay share of episodes", "scored levels in buffer", "buffer score p10/p50/p90"), strict=True
     ):
