@@ -118,12 +118,20 @@ def score_ranks(scores: np.ndarray, rank_ties: str = "ordinal") -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _rank_weights(temperature: float, size: int) -> np.ndarray:
+def _rank_weight_table(temperature: float, size: int) -> np.ndarray:
     """``(1 / rank)^(1/β)`` for ranks 1..size (read-only); β → 0 leaves weight only on rank 1."""
     with np.errstate(under="ignore", over="ignore"):  # far ranks underflow to 0, as intended
         table = np.arange(1, size + 1, dtype=np.float64) ** (-1.0 / temperature)
     table.flags.writeable = False
     return table
+
+
+def rank_weights(ranks: np.ndarray, temperature: float) -> np.ndarray:
+    """Unnormalised score weights ``rank^(−1/β)`` of 1-indexed ``ranks``, read from a table shared by every call
+    (sized to the next power of two, so a growing buffer rebuilds it a few times only). Rank 1 weighs 1: no
+    weight overflows."""
+    size = 1 << max(len(ranks) - 1, 0).bit_length()  # ranks never exceed their count
+    return _rank_weight_table(float(temperature), size)[ranks - 1]
 
 
 def replay_distribution(
@@ -157,8 +165,7 @@ def replay_distribution(
         raise ValueError(f"temperature must be > 0, got {temperature}")
     if ranks is None:
         ranks = score_ranks(scores, rank_ties)
-    # rank 1 always exists and weighs 1, so no weight overflows; the table is shared by every call
-    weights = _rank_weights(float(temperature), 1 << (n - 1).bit_length())[ranks - 1]
+    weights = rank_weights(ranks, temperature)
     p_score = weights / weights.sum()
     staleness = np.maximum(clock - np.asarray(last_sampled, dtype=np.float64), 0.0)
     total = staleness.sum()
@@ -469,9 +476,7 @@ class LevelReplayTeacher(Teacher):
         # The lowest replay weight (first slot among ties, as dcd's argmin), without normalising the distribution:
         # (1 − ρ)·w/W + ρ·s/S has the argmin of (1 − ρ)·S·w + ρ·W·s (W, S > 0). This runs once per new level a full
         # buffer scores, so it is most of PLR's scoring cost.
-        weights = _rank_weights(self.temperature, 1 << (len(self.buffer) - 1).bit_length())[
-            self.buffer.ordinal_ranks() - 1
-        ]
+        weights = rank_weights(self.buffer.ordinal_ranks(), self.temperature)
         staleness = np.maximum(self.tasks_sampled - self.buffer.last_sampled, 0)
         total_staleness = int(staleness.sum())
         if total_staleness == 0:  # staleness is uniform: the score part decides
