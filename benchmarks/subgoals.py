@@ -151,12 +151,17 @@ def fps_cold_warm(steps: int, levels: int, max_tokens: int, wait_s: float) -> di
 
 def _run_all(specs: list[dict[str, Any]], workers: int, records: str | None) -> list[dict[str, Any]]:
     """Train every spec (``workers`` at a time), reusing and appending to the ``records`` file when one is given."""
+
+    def spec_of(run: dict[str, Any]) -> dict[str, Any]:
+        return {key: run.get(key) for key in specs[0]}
+
     done: list[dict[str, Any]] = []
     if records and os.path.exists(records):
         with open(records) as lines:
             kept = [json.loads(line) for line in lines if line.strip()]
-        done = [run for run in kept if {key: run.get(key) for key in specs[0]} in specs]
-    todo = [spec for spec in specs if spec not in [{key: run[key] for key in spec} for run in done]]
+        done = [run for run in kept if spec_of(run) in specs]
+    finished = [spec_of(run) for run in done]
+    todo = [spec for spec in specs if spec not in finished]
 
     def keep(run: dict[str, Any]) -> None:
         print(f"finished {run['env_id']} {run['variant']} seed {run['seed']}: {run['steps_to_80']}", flush=True)
@@ -173,7 +178,7 @@ def _run_all(specs: list[dict[str, Any]], workers: int, records: str | None) -> 
     else:
         for spec in todo:
             keep(train_variant(spec))
-    order = [{key: run[key] for key in specs[0]} for run in done]
+    order = [spec_of(run) for run in done]
     return [done[order.index(spec)] for spec in specs]
 
 
