@@ -15,6 +15,7 @@ mixture coloured by learning progress).
     python examples/quickstart.py --teachers random covar_gmm riac  # any registered teachers
     python examples/quickstart.py --env-id Curricula/ObstacleGridWide-v0  # a smaller family (5..21, 0..30)
     python examples/quickstart.py --minigrid --n-envs 8              # train on MiniGrid envs (DummyVecEnv), slower
+    python examples/quickstart.py --teacher-options '{"alp_gmm": {"component_lp": "window_joint", "fit_columns": "time_return"}}'
 """
 
 from __future__ import annotations
