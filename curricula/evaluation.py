@@ -70,6 +70,7 @@ def evaluate(
     episodes_per_task: int = 1,
     mastery: float = 1.0,
     progress_bar: bool = False,
+    seed: int | None = 0,
 ) -> EvalReport:
     """Play every task of ``test_set`` with the model's policy.
 
@@ -87,6 +88,10 @@ def evaluate(
     :param episodes_per_task: episodes per task
     :param mastery: a task is mastered when its success rate is at least this
     :param progress_bar: show a progress bar over the tasks (tqdm)
+    :param seed: the level seeds: the ``j``-th episode of the evaluation (tasks in order, each task's episodes
+        together) is reset with ``seed + j``, so every student is tested on the same levels and a rerun gives the
+        same report. ``None`` leaves the env's own random stream alone (an env never seeded draws from OS entropy,
+        so procedural levels then differ from run to run).
     """
     if episodes_per_task < 1:
         raise ValueError(f"episodes_per_task must be >= 1, got {episodes_per_task}")
@@ -98,8 +103,9 @@ def evaluate(
 
         tasks = tqdm(tasks, desc=f"evaluating on {test_set.name}", unit="task")
     for k, task in enumerate(tasks):
-        for _ in range(episodes_per_task):
-            obs, _ = env.reset(options={"task": task})
+        for repeat in range(episodes_per_task):
+            level_seed = None if seed is None else seed + k * episodes_per_task + repeat
+            obs, _ = env.reset(seed=level_seed, options={"task": task})
             total, done = 0.0, False
             info: dict[str, Any] = {}
             while not done:

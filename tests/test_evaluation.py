@@ -12,7 +12,7 @@ from stable_baselines3 import PPO
 
 import envs  # noqa: F401
 from curricula import Dimension, ParameterSpace, Task, TaskEnv, TaskSpaceError
-from curricula.env_api import read_task
+from curricula.env_api import read_task, task_space_of
 from curricula.evaluation import PeriodicEvaluation, TestSet, evaluate
 from curricula.testing import COUNTING_SPACE, CountingEnv, TinyLevelSpace
 from envs.toy import toy_space
@@ -126,3 +126,42 @@ def test_an_out_of_space_task_is_refused_by_the_env_and_by_task_env() -> None:
 def test_parameter_test_sets_refuse_a_level_space() -> None:
     with pytest.raises(TypeError, match=r"TestSet\.grid needs a ParameterSpace"):
         TestSet.grid(TinyLevelSpace(), 3)
+
+
+
+class Forward:
+    """Walks forward: its episodes depend on the levels it is dealt, nothing else."""
+
+    def predict(self, observation: Any, deterministic: bool = True) -> tuple[int, None]:
+        return 2, None
+
+
+def _levels_dealt(seed: int | None, warm_up_resets: int = 0) -> list[bytes]:
+    """The whole grid of every evaluation episode of a fresh (or used) MiniGrid env, with level seeds ``seed``."""
+    env = TaskEnv(gym.make("Curricula/ObstacleGridLarge-v0"))
+    for _ in range(warm_up_resets):  # a used env: its own random stream has moved on
+        env.reset()
+    levels: list[bytes] = []
+    reset = env.reset
+
+    def recording_reset(**kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = reset(**kwargs)
+        levels.append(env.unwrapped.grid.encode().tobytes())
+        return obs, info
+
+    env.reset = recording_reset  # type: ignore[method-assign]
+    space = task_space_of(env)
+    assert isinstance(space, ParameterSpace)
+    evaluate(Forward(), env, TestSet.grid(space, 2), episodes_per_task=2, seed=seed)
+    env.close()
+    return levels
+
+
+def test_evaluation_levels_are_seeded_so_every_student_meets_the_same_levels() -> None:
+    seeded = _levels_dealt(seed=0)
+    assert len(seeded) == 8 and len(set(seeded)) > 4  # the empty smallest room has one layout
+    # a fresh env and a used one are dealt the same levels: the report depends on the student alone
+    assert _levels_dealt(seed=0, warm_up_resets=3) == seeded
+    assert _levels_dealt(seed=1) != seeded
+    # without level seeds an env never seeded draws its levels from OS entropy
+    assert _levels_dealt(seed=None) != _levels_dealt(seed=None)
