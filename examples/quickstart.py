@@ -15,7 +15,7 @@ mixture coloured by learning progress).
     python examples/quickstart.py --teachers random covar_gmm riac  # any registered teachers
     python examples/quickstart.py --env-id Curricula/ObstacleGridWide-v0  # a smaller family (5..21, 0..30)
     python examples/quickstart.py --minigrid --n-envs 8              # train on MiniGrid envs (DummyVecEnv), slower
-    python examples/quickstart.py --teacher-options '{"alp_gmm": {"component_lp": "window_joint", "fit_columns": "time_return"}}'
+    python examples/quickstart.py --teacher-options '{"alp_gmm": {"fit_columns": "alp", "component_lp": "window"}}'  # options
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def main() -> None:
         "--teacher-options",
         type=json.loads,
         default={},
-        help='JSON options per teacher, e.g. \'{"alp_gmm": {"fit_columns": "time_return"}}\'',
+        help='JSON options per teacher, e.g. \'{"alp_gmm": {"fit_columns": "alp"}}\'',
     )
     args = parser.parse_args()
     options = args.teacher_options

@@ -6,17 +6,17 @@ Two registered variants:
   ``flowersteam/TeachMyAgent``): raw task units, 1-NN absolute learning progress over the whole history, a GMM
   refit every ``fit_rate`` episodes on the last ``fit_rate`` ``[task, ALP]`` vectors (full covariances, k in a
   list, lowest AIC), components picked in proportion to their mean ALP, samples clipped to the box.
-* ``alp_gmm`` — the same fit schedule and sampler with the known weaknesses fixed: ALP compares a task with the
-  nearest of the last 1000 tasks, so a region stops reporting progress once it stops improving; a component is
-  scored by the change of its returns *in time* over the fit window (:func:`window_component_alp`), not by its
-  mean 1-NN ALP, which reads every step in difficulty between neighbouring tasks as progress;
-  tasks live in the unit cube and returns in [0, 1] (bounds or running range); integer dimensions are relaxed with
-  jitter and a larger ``reg_covar`` so duplicates cannot collapse a component; fits are cheaper (vectorized numpy
-  EM, k searched around the previous k) and may run in a background thread with a deterministic hand-over.
-  ``fit_columns="time_return", component_lp="window_joint"`` (a candidate default, measured in
-  ``docs/teachers_continuous.md``) fits ``[task, time, return]`` instead of ``[task, ALP]`` and shares the window's
-  episodes among components by their responsibilities over all three, so that a component is a group of
-  episodes of one competence level rather than a region of task space.
+* ``alp_gmm`` — the same fit schedule and sampler with the known weaknesses fixed. A component is scored by the
+  absolute change of its returns *in time* over the fit window (:func:`window_component_alp`), not by its mean
+  1-NN ALP, which reads every step in difficulty between neighbouring tasks as progress. The mixture is fitted on
+  ``[task, time in window, return]`` (Covar-GMM's columns) and the window's episodes are shared among components
+  by their responsibilities over all of them, so that a component is a group of episodes of one competence level
+  rather than a region of task space (``fit_columns="alp", component_lp="window"`` restores the previous default,
+  fitted on ``[task, 1-NN ALP]``, with the 1-NN ALP against the last 1000 tasks). Tasks live in the unit cube and
+  returns in [0, 1] (bounds or running range); integer dimensions are relaxed with jitter and a larger
+  ``reg_covar`` so duplicates cannot collapse a component; fits are cheaper (vectorized numpy EM, k searched
+  around the previous k) and may run in a background thread with a deterministic hand-over. Every choice is
+  measured on the toy suite in ``docs/teachers_continuous.md``.
 
 The fit schedule and sampler are :class:`teachers.gmm_teacher.GMMTeacher`'s, the fitting is :mod:`teachers.gmm`'s.
 See ``docs/teachers_continuous.md`` for what each choice does to the toy benchmark, ``docs/teachers.md`` for the
@@ -45,6 +45,27 @@ COMPONENT_LP_ESTIMATES = ("window", "window_joint", "window_lcb", "mean_alp")
 FIT_COLUMNS = ("alp", "time_return")
 
 
+def component_responsibilities(
+    points: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+) -> np.ndarray:
+    """Posterior probability of each component for each point, shape (k, n).
+
+    :param points: shape (n, d), in the units the mixture was fitted in
+    :param weights: mixture weights, shape (k,)
+    :param means: the components' means over these ``d`` columns, shape (k, d)
+    :param covariances: their covariances over these columns, shape (k, d, d)
+    """
+    k, n = len(weights), len(points)
+    log_prob = np.empty((k, n))
+    for j in range(k):
+        # a fitted component's marginal: symmetric, positive definite up to rounding (eigen floor)
+        values, vectors = np.linalg.eigh(covariances[j])
+        values = np.clip(values, 1e-12, None)
+        y = ((points - means[j]) @ vectors) / np.sqrt(values)
+        log_prob[j] = np.log(max(weights[j], 1e-300)) - 0.5 * np.sum(y * y, axis=1) - 0.5 * np.log(values).sum()
+    return np.exp(log_prob - np.logaddexp.reduce(log_prob, axis=0))
+
+
 def window_component_alp(
     tasks: np.ndarray,
     returns: np.ndarray,
@@ -55,17 +76,18 @@ def window_component_alp(
 ) -> np.ndarray:
     """Absolute learning progress of each component, measured in time rather than across space.
 
-    The window's tasks are shared among the components by their task-marginal responsibilities; a component's ALP
-    is |mean return of its newer half − mean return of its older half| (RIAC's region ALP, on mixture regions).
-    Between two fits the sampler is fixed, so both halves sample a component's region alike: a return difference
-    between neighbouring tasks (a step in difficulty) adds noise here but no bias, whereas the 1-NN ALP of the
-    reference reads every such step as progress.
+    The window's tasks are shared among the components by their responsibilities
+    (:func:`component_responsibilities`); a component's ALP is |mean return of its newer half − mean return of its
+    older half| (RIAC's region ALP, on mixture regions). Between two fits the sampler is fixed, so both halves
+    sample a component's region alike: a return difference between neighbouring tasks (a step in difficulty) adds
+    noise here but no bias, whereas the 1-NN ALP of the reference reads every such step as progress.
 
-    :param tasks: the window's tasks in fit-space units, oldest first, shape (n, d)
+    :param tasks: the window's points in fit-space units, oldest first, shape (n, d): the tasks (task-marginal
+        responsibilities) or every fitted column (joint responsibilities)
     :param returns: their returns, shape (n,)
     :param weights: mixture weights, shape (k,)
-    :param means: task marginals' means, shape (k, d)
-    :param covariances: task marginals' covariances, shape (k, d, d)
+    :param means: the components' means over the columns of ``tasks``, shape (k, d)
+    :param covariances: their covariances over these columns, shape (k, d, d)
     :param noise_penalty: subtract this many standard errors of the difference (floored at 0), so that a
         component whose returns merely vary is not mistaken for one that progresses
     :return: one ALP per component, shape (k,); 0 for a component with under one task's worth of either half
@@ -73,14 +95,7 @@ def window_component_alp(
     k, n = len(weights), len(tasks)
     if n < 4:
         return np.zeros(k)
-    log_prob = np.empty((k, n))
-    for j in range(k):
-        # the task marginal of a fitted component: symmetric, positive definite up to rounding (eigen floor)
-        values, vectors = np.linalg.eigh(covariances[j])
-        values = np.clip(values, 1e-12, None)
-        y = ((tasks - means[j]) @ vectors) / np.sqrt(values)
-        log_prob[j] = np.log(max(weights[j], 1e-300)) - 0.5 * np.sum(y * y, axis=1) - 0.5 * np.log(values).sum()
-    resp = np.exp(log_prob - np.logaddexp.reduce(log_prob, axis=0))
+    resp = component_responsibilities(tasks, weights, means, covariances)
     older, newer = resp[:, : n // 2], resp[:, n // 2 :]
     mass_old, mass_new = older.sum(axis=1), newer.sum(axis=1)
     enough = (mass_old >= 1.0) & (mass_new >= 1.0)
@@ -199,8 +214,9 @@ ALP_GMM_IMPROVED: dict[str, Any] = {
 
 @register_teacher("alp_gmm")
 class ALPGMMTeacher(_ALPGMMBase):
-    """ALP-GMM, improved: ALP against recent tasks, components scored by their ALP in time, unit-cube tasks, [0, 1]
-    returns, integer dims relaxed, cheaper refits. The fit schedule and sampler are the faithful ones.
+    """ALP-GMM, improved: a mixture over ``[task, time, return]`` whose components are scored by their absolute
+    learning progress in time, unit-cube tasks, [0, 1] returns, integer dims relaxed, cheaper refits. The fit
+    schedule and sampler are the faithful ones.
 
     :param space: a :class:`~curricula.spaces.ParameterSpace`
     :param seed: RNG seed
@@ -210,15 +226,17 @@ class ALPGMMTeacher(_ALPGMMBase):
         dense enough that the neighbour is a near task in 4-D too); ``"window"`` the fit window, ``None`` the whole
         history (the reference). Fitted with ``fit_columns="alp"``; otherwise only logged (``mean_alp``)
     :param alp_scale: rescale the ALP column to [0, 1] by its window maximum before fitting
-    :param fit_columns: ``"alp"`` (default) fits ``[task, 1-NN ALP]`` (the reference); ``"time_return"`` fits
-        ``[task, time in window, return]`` (Covar-GMM's columns)
-    :param component_lp: how a component is scored: ``"window"`` (default) |mean return of its newer half − older
-        half| over the fit window, episodes shared by their task-marginal responsibilities
-        (:func:`window_component_alp`); ``"window_joint"`` the same with responsibilities over every fitted column;
-        ``"window_lcb"`` the task-marginal score minus one standard error; ``"mean_alp"`` its mean 1-NN ALP (the
-        reference; needs ``fit_columns="alp"``)
-    :param mean_alp_share: add this share of the component's mean 1-NN ALP to a window score (a tie-break where no
-        component changes in time); default 0.1 with ``fit_columns="alp"``, 0 otherwise (there is no ALP column)
+    :param fit_columns: ``"time_return"`` (default) fits ``[task, time in window, return]`` (Covar-GMM's columns),
+        so that a component is a group of episodes of one competence level; ``"alp"`` fits ``[task, 1-NN ALP]``
+        (the reference)
+    :param component_lp: how a component is scored: ``"window_joint"`` (default) |mean return of its newer half −
+        older half| over the fit window, episodes shared by their responsibilities over every fitted column
+        (:func:`window_component_alp`); ``"window"`` the same with task-marginal responsibilities; ``"window_lcb"``
+        the task-marginal score minus one standard error; ``"mean_alp"`` its mean 1-NN ALP (the reference; needs
+        ``fit_columns="alp"``)
+    :param mean_alp_share: add this share of the component's mean 1-NN ALP (the fitted column, or with
+        ``fit_columns="time_return"`` the episodes' ALPs averaged by responsibility) to a window score: a tie-break
+        where no component changes in time; default 0.1 with ``fit_columns="alp"``, 0 with ``"time_return"``
     :param kwargs: overrides of :class:`~teachers.gmm_teacher.GMMTeacher` options
     """
 
@@ -229,8 +247,8 @@ class ALPGMMTeacher(_ALPGMMBase):
         return_bounds: tuple[float, float] | None = None,
         alp_memory: int | str | None = 1000,
         alp_scale: bool = False,
-        fit_columns: str = "alp",
-        component_lp: str = "window",
+        fit_columns: str = "time_return",
+        component_lp: str = "window_joint",
         mean_alp_share: float | None = None,
         **kwargs: Any,
     ) -> None:
@@ -246,8 +264,6 @@ class ALPGMMTeacher(_ALPGMMBase):
             mean_alp_share = 0.1 if fit_columns == "alp" else 0.0
         if mean_alp_share < 0.0:
             raise ValueError(f"mean_alp_share must be >= 0, got {mean_alp_share}")
-        if mean_alp_share > 0.0 and fit_columns != "alp":
-            raise ValueError(f"mean_alp_share > 0 needs fit_columns='alp', got fit_columns={fit_columns!r}")
         self.mean_alp_share = float(mean_alp_share)
         self.alp_scale = bool(alp_scale)
         options = {**ALP_GMM_IMPROVED, **kwargs}
@@ -258,12 +274,8 @@ class ALPGMMTeacher(_ALPGMMBase):
         super().__init__(space, seed, return_bounds=return_bounds, alp_memory=alp_memory, **options)
 
     def _component_lp(self, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
-        # the last fitted column is the ALP only when the fit is on [task, ALP]
-        mean_alp = (
-            super()._component_lp(weights, means, covariances) if self.fit_columns == "alp" else np.zeros(len(weights))
-        )
         if self.component_lp == "mean_alp":
-            return mean_alp
+            return super()._component_lp(weights, means, covariances)
         # responsibilities from the task marginals, or from the components over every fitted column
         width = means.shape[1] if self.component_lp == "window_joint" else self.tasks.width
         points = self._fit_data() if self.component_lp == "window_joint" else self.tasks.view[-self.fit_window :]
@@ -275,9 +287,16 @@ class ALPGMMTeacher(_ALPGMMBase):
             covariances[:, :width, :width],
             noise_penalty=1.0 if self.component_lp == "window_lcb" else 0.0,
         )
+        if self.mean_alp_share == 0.0:
+            return in_time
         # A small share of the 1-NN ALP breaks ties where the time score is (nearly) zero everywhere: early on the
         # only progress is a few visits to one small region, which no component holds in both halves of the window,
         # and picking among components by rounding noise stalled 3 of 10 toy runs for thousands of episodes.
+        if self.fit_columns == "alp":
+            mean_alp = super()._component_lp(weights, means, covariances)  # the fitted ALP column's mean
+        else:  # no ALP column: the episodes' 1-NN ALPs averaged by responsibility
+            resp = component_responsibilities(points, weights, means[:, :width], covariances[:, :width, :width])
+            mean_alp = resp @ self.alp_column() / np.maximum(resp.sum(axis=1), 1e-12)
         return in_time + self.mean_alp_share * mean_alp
 
     def _fit_data(self) -> np.ndarray:

@@ -297,19 +297,12 @@ def test_window_component_alp_reads_time_not_space() -> None:
 
 
 def test_improved_scores_components_by_window_alp() -> None:
-    from teachers.alp_gmm import window_component_alp
+    from teachers.alp_gmm import component_responsibilities, window_component_alp
 
-    # the candidate: fitted on [task, time, return], episodes shared by their responsibilities over all three columns
-    teacher = make_teacher(
-        "alp_gmm",
-        STUMP,
-        seed=0,
-        fit_rate=60,
-        potential_ks=[2, 3],
-        fit_columns="time_return",
-        component_lp="window_joint",
-    )
-    assert isinstance(teacher, ALPGMMTeacher) and teacher.mean_alp_share == 0.0
+    # the default: fitted on [task, time, return], episodes shared by their responsibilities over all three columns
+    teacher = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3])
+    assert isinstance(teacher, ALPGMMTeacher)
+    assert (teacher.fit_columns, teacher.component_lp, teacher.mean_alp_share) == ("time_return", "window_joint", 0.0)
     _run(teacher, 120)
     assert teacher.gmm is not None
     d = teacher.tasks.width
@@ -325,9 +318,23 @@ def test_improved_scores_components_by_window_alp() -> None:
         teacher.gmm.covariances,
     )
     np.testing.assert_allclose(teacher.gmm.lp, joint)
+    # with a tie-break share, the episodes' 1-NN ALPs are averaged by the same responsibilities (no ALP column)
+    shared = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], mean_alp_share=0.2)
+    _run(shared, 120)
+    assert isinstance(shared, ALPGMMTeacher) and shared.gmm is not None
+    gmm = shared.gmm
+    resp = component_responsibilities(shared._fit_data(), gmm.weights, gmm.means, gmm.covariances)
+    mean_alp = resp @ shared.alp_column() / resp.sum(axis=1)
+    in_time = window_component_alp(
+        shared._fit_data(), shared.returns.view[-60:, 0] / shared.return_range(), gmm.weights, gmm.means,
+        gmm.covariances,
+    )  # fmt: skip
+    np.testing.assert_allclose(gmm.lp, in_time + 0.2 * mean_alp)
 
-    # the default: the [task, ALP] fit with task-marginal responsibilities and the mean-ALP tie-break
-    alp_fit = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3])
+    # the previous default: the [task, ALP] fit with task-marginal responsibilities and the mean-ALP tie-break
+    alp_fit = make_teacher(
+        "alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], fit_columns="alp", component_lp="window"
+    )
     assert isinstance(alp_fit, ALPGMMTeacher)
     assert (alp_fit.fit_columns, alp_fit.component_lp, alp_fit.mean_alp_share) == ("alp", "window", 0.1)
     _run(alp_fit, 120)
@@ -341,7 +348,9 @@ def test_improved_scores_components_by_window_alp() -> None:
     )
     mean_alp = np.clip(alp_fit.gmm.means[:, -1], 0.0, None)
     np.testing.assert_allclose(alp_fit.gmm.lp, expected + 0.1 * mean_alp)
-    reference = make_teacher("alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], component_lp="mean_alp")
+    reference = make_teacher(
+        "alp_gmm", STUMP, seed=0, fit_rate=60, potential_ks=[2, 3], fit_columns="alp", component_lp="mean_alp"
+    )
     _run(reference, 120)
     assert isinstance(reference, ALPGMMTeacher) and reference.gmm is not None
     np.testing.assert_allclose(reference.gmm.lp, np.clip(reference.gmm.means[:, -1], 0.0, None))
@@ -351,7 +360,5 @@ def test_improved_scores_components_by_window_alp() -> None:
         make_teacher("alp_gmm", STUMP, fit_columns="return")
     with pytest.raises(ValueError, match="needs fit_columns='alp'"):
         make_teacher("alp_gmm", STUMP, fit_columns="time_return", component_lp="mean_alp")
-    with pytest.raises(ValueError, match="needs fit_columns='alp'"):
-        make_teacher("alp_gmm", STUMP, fit_columns="time_return", mean_alp_share=0.2)
     with pytest.raises(ValueError, match="mean_alp_share"):
         make_teacher("alp_gmm", STUMP, mean_alp_share=-1.0)

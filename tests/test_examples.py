@@ -28,15 +28,17 @@ def run_example(script: str, *args: str) -> dict:
 
 @pytest.mark.parametrize("train_env", ["batched", "minigrid"])
 def test_quickstart_compares_teachers_and_writes_plots(tmp_path: Path, train_env: str) -> None:
-    # the batched run also passes teacher options through (the candidate ALP-GMM default)
-    candidate = {"fit_columns": "time_return", "component_lp": "window_joint"}
-    flags = ["--minigrid"] if train_env == "minigrid" else ["--teacher-options", json.dumps({"alp_gmm": candidate})]
+    # the batched run also passes teacher options through (the previous ALP-GMM default)
+    previous_default = {"fit_columns": "alp", "component_lp": "window"}
+    flags = (
+        ["--minigrid"] if train_env == "minigrid" else ["--teacher-options", json.dumps({"alp_gmm": previous_default})]
+    )
     summary = run_example(
         "quickstart.py", "--steps", "2048", "--n-envs", "2", "--no-progress", "--run-root", str(tmp_path), *flags
     )
     assert summary["train_env"] == train_env
     assert [run["teacher"] for run in summary["runs"]] == ["alp_gmm", "random"]
-    assert summary["runs"][0]["teacher_options"] == ({} if train_env == "minigrid" else candidate)
+    assert summary["runs"][0]["teacher_options"] == ({} if train_env == "minigrid" else previous_default)
     for run in summary["runs"]:
         assert run["env_steps"] >= 2048 and run["episodes"] > 0
         assert run["test_tasks"] == 20 and run["test_mastered_percent"] in {5.0 * k for k in range(21)}
