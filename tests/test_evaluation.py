@@ -128,7 +128,6 @@ def test_parameter_test_sets_refuse_a_level_space() -> None:
         TestSet.grid(TinyLevelSpace(), 3)
 
 
-
 class Forward:
     """Walks forward: its episodes depend on the levels it is dealt, nothing else."""
 
