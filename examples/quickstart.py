@@ -125,7 +125,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     options = args.teacher_options
-    if not isinstance(options, dict) or not set(options) <= set(args.teachers):
+    valid = isinstance(options, dict) and all(isinstance(value, dict) for value in options.values())
+    if not valid or not set(options) <= set(args.teachers):
         parser.error(f"--teacher-options must map teachers of --teachers {args.teachers} to options, got {options!r}")
 
     run_dir = make_run_dir(args.run_root, f"quickstart-s{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}")

@@ -92,10 +92,16 @@ def window_component_alp(
         component whose returns merely vary is not mistaken for one that progresses
     :return: one ALP per component, shape (k,); 0 for a component with under one task's worth of either half
     """
-    k, n = len(weights), len(tasks)
+    if len(tasks) < 4:
+        return np.zeros(len(weights))
+    return window_alp(component_responsibilities(tasks, weights, means, covariances), returns, noise_penalty)
+
+
+def window_alp(resp: np.ndarray, returns: np.ndarray, noise_penalty: float = 0.0) -> np.ndarray:
+    """:func:`window_component_alp` from the window's responsibilities ``resp`` (shape (k, n), oldest first)."""
+    n = resp.shape[1]
     if n < 4:
-        return np.zeros(k)
-    resp = component_responsibilities(tasks, weights, means, covariances)
+        return np.zeros(len(resp))
     older, newer = resp[:, : n // 2], resp[:, n // 2 :]
     mass_old, mass_new = older.sum(axis=1), newer.sum(axis=1)
     enough = (mass_old >= 1.0) & (mass_new >= 1.0)
@@ -279,12 +285,10 @@ class ALPGMMTeacher(_ALPGMMBase):
         # responsibilities from the task marginals, or from the components over every fitted column
         width = means.shape[1] if self.component_lp == "window_joint" else self.tasks.width
         points = self._fit_data() if self.component_lp == "window_joint" else self.tasks.view[-self.fit_window :]
-        in_time = window_component_alp(
-            points,
+        resp = component_responsibilities(points, weights, means[:, :width], covariances[:, :width, :width])
+        in_time = window_alp(
+            resp,
             self.returns.view[-self.fit_window :, 0] / self.return_range(),
-            weights,
-            means[:, :width],
-            covariances[:, :width, :width],
             noise_penalty=1.0 if self.component_lp == "window_lcb" else 0.0,
         )
         if self.mean_alp_share == 0.0:
@@ -295,7 +299,6 @@ class ALPGMMTeacher(_ALPGMMBase):
         if self.fit_columns == "alp":
             mean_alp = super()._component_lp(weights, means, covariances)  # the fitted ALP column's mean
         else:  # no ALP column: the episodes' 1-NN ALPs averaged by responsibility
-            resp = component_responsibilities(points, weights, means[:, :width], covariances[:, :width, :width])
             mean_alp = resp @ self.alp_column() / np.maximum(resp.sum(axis=1), 1e-12)
         return in_time + self.mean_alp_share * mean_alp
 

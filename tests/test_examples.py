@@ -48,9 +48,11 @@ def test_quickstart_compares_teachers_and_writes_plots(tmp_path: Path, train_env
     assert any("density_" in p for p in summary["runs"][1]["plots"])
 
 
-def test_quickstart_refuses_options_for_a_teacher_it_does_not_train() -> None:
+@pytest.mark.parametrize("options", ['{"riac": {}}', '{"alp_gmm": 5}'])
+def test_quickstart_refuses_options_for_a_teacher_it_does_not_train(options: str) -> None:
+    # options for a teacher that is not trained, or options that are not a mapping of option names
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--teacher-options", '{"riac": {}}'],
+        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--teacher-options", options],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2
